@@ -1,0 +1,96 @@
+//! `fork()`: one call, two returns (Unix only).
+
+use std::io::{self, Write};
+
+use nix::unistd::ForkResult;
+
+use crate::error::ProcessError;
+use crate::os::{self, OsChild};
+
+/// Where [`fork`] returned.
+#[derive(Debug)]
+pub enum Fork {
+    /// In the parent, with the new child.
+    Parent(ForkedChild),
+    /// In the child.
+    Child,
+}
+
+/// A child made by [`fork`]: wait for it to learn its exit code (or minus its signal).
+#[derive(Debug)]
+pub struct ForkedChild {
+    child: OsChild,
+}
+
+impl ForkedChild {
+    pub fn pid(&self) -> u32 {
+        self.child.pid()
+    }
+
+    /// Waits for the child and returns its exit code, or minus the signal that ended it.
+    pub fn wait(&mut self) -> io::Result<i32> {
+        self.child.wait()
+    }
+}
+
+/// Forks the current process: returns [`Fork::Parent`] in the parent and [`Fork::Child`] in the child.
+///
+/// # Fork safety
+/// Fork only from a single-threaded process. A child forked from a multi-threaded process holds
+/// copies of every lock as it was at that instant, including locks that other threads held
+/// (the allocator's, stdout's); the child may deadlock on the first `println!` or allocation.
+/// Thread pools (rayon's included) are dead in the child: their threads were not copied.
+/// Where the OS tells the thread count cheaply (Linux), this function checks it and returns
+/// [`ProcessError::ForkUnsafe`] instead of forking; elsewhere the caller must ensure it.
+///
+/// Stdout and stderr are flushed before forking, so buffered text is not printed twice.
+/// End the child with [`exit_child`] so that the parent's `atexit` handlers do not run in it.
+pub fn fork() -> Result<Fork, ProcessError> {
+    ensure_single_threaded()?;
+    let _ = io::stdout().flush();
+    let _ = io::stderr().flush();
+    // SAFETY: the process is single-threaded (checked above where the OS allows), so the child
+    // inherits no lock held by another thread.
+    match unsafe { nix::unistd::fork() } {
+        Ok(ForkResult::Parent { child }) => Ok(Fork::Parent(ForkedChild {
+            child: OsChild::from_pid(child.as_raw()),
+        })),
+        Ok(ForkResult::Child) => Ok(Fork::Child),
+        Err(e) => Err(ProcessError::Start {
+            name: "fork".into(),
+            source: e.into(),
+        }),
+    }
+}
+
+/// Ends a forked child at once with `code`, after flushing stdout and stderr; runs no `atexit`
+/// handler and no destructor of the parent's objects.
+pub fn exit_child(code: i32) -> ! {
+    let _ = io::stdout().flush();
+    let _ = io::stderr().flush();
+    // SAFETY: `_exit` ends the process at once; it is async-signal-safe and has no preconditions.
+    unsafe { libc::_exit(code) }
+}
+
+pub(crate) fn ensure_single_threaded() -> Result<(), ProcessError> {
+    match os::thread_count() {
+        Some(threads) if threads > 1 => Err(ProcessError::ForkUnsafe { threads }),
+        _ => Ok(()),
+    }
+}
+
+/// Forks a child that runs `body` and exits with the code it returns; stray descriptors other
+/// than stdio and `keep` are closed in the child first.
+pub(crate) fn fork_running(
+    keep: &[u64],
+    body: impl FnOnce() -> i32,
+) -> Result<OsChild, ProcessError> {
+    match fork()? {
+        Fork::Parent(child) => Ok(child.child),
+        Fork::Child => {
+            os::close_fds_except(keep);
+            let code = body();
+            exit_child(code)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! The processes and threads of the classic tutorial chapter, in Rust, with the chapter's
+//! semantics: [`fork`] (Unix), [`Process`] with the `fork` and `spawn` start methods, [`Pool`]
+//! and [`ThreadPool`], [`subprocess`], [`Queue`] and [`pipe`], named [`thread`]s, [`Lock`] and
+//! [`RLock`], [`Local`] storage, and a [`manager`] serving queues over authenticated TCP.
+//!
+//! A program that starts processes by spawn must call [`dispatch`] first thing in `main`, with
+//! the entry points and tasks its children may run:
+//! ```no_run
+//! use procthread::{Entry, Process, Registry};
+//!
+//! static RUN_PROC: Entry<String> = Entry::new("run_proc", run_proc);
+//! static REGISTRY: Registry = &[&RUN_PROC];
+//!
+//! fn run_proc(name: String) {
+//!     println!("Run child process {name} ({})...", std::process::id());
+//! }
+//!
+//! fn main() {
+//!     procthread::dispatch(REGISTRY);
+//!     let mut p = Process::new(&RUN_PROC, "test".into());
+//!     p.start().expect("start");
+//!     p.join().expect("join");
+//! }
+//! ```
+//!
+//! # Platform specific behaviour
+//! - `fork` exists on Unix only: [`fork`] is absent on Windows, and [`StartMethod::Fork`] gives
+//!   [`ProcessError::Unsupported`] there.
+//! - Exit codes: the exit status, or minus the signal number on Unix. On Windows, `terminate`
+//!   and `kill` both call `TerminateProcess` with code `0x10000`, read back as `-15` (CPython's
+//!   mapping).
+//! - Handles reach a spawned child by inheritance: on Unix the listed descriptors lose
+//!   close-on-exec in the child only; on Windows they are made inheritable for the one spawn
+//!   that needs them (our spawns are serialized so that no other child inherits them).
+
+mod entry;
+mod error;
+#[cfg(unix)]
+mod fork;
+mod framing;
+mod handles;
+pub mod manager;
+mod os;
+mod pipe;
+mod pool;
+mod process;
+mod queue;
+pub mod subprocess;
+mod sync;
+pub mod thread;
+mod token;
+
+mod local;
+
+pub use entry::{Entry, Registered, Registry, Task, current_process_name, dispatch, parent_pid};
+pub use error::{ChannelError, LockError, ManagerError, PoolError, ProcessError, SubprocessError};
+#[cfg(unix)]
+pub use fork::{Fork, ForkedChild, exit_child, fork};
+pub use framing::DEFAULT_MAX_MESSAGE;
+pub use local::Local;
+pub use pipe::{PipeEnd, pipe, pipe_oneway};
+pub use pool::{AsyncResult, Pool, ThreadPool};
+pub use process::{Process, StartMethod};
+pub use queue::Queue;
+pub use sync::{Lock, LockGuard, RLock, RLockGuard};

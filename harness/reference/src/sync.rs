@@ -1,0 +1,232 @@
+//! `Lock` and `RLock` with the chapter's (CPython's) semantics.
+//!
+//! Unlike `std::sync::Mutex`, a [`Lock`] is not tied to the thread that acquired it (any thread
+//! may release it, as in CPython), guards no data, and never poisons: a thread that panics
+//! holding a guard releases the lock as the guard drops. Releasing an unlocked lock is an error.
+
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+use crate::error::LockError;
+
+/// A plain lock: `acquire`/`release` for the chapter's `try`/`finally` shape, or a guard.
+#[derive(Debug, Default)]
+pub struct Lock {
+    locked: Mutex<bool>,
+    freed: Condvar,
+}
+
+/// Releases its [`Lock`] when dropped (also during a panic).
+#[derive(Debug)]
+pub struct LockGuard<'a> {
+    lock: &'a Lock,
+}
+
+impl Lock {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, bool> {
+        self.locked.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until the lock is free and takes it.
+    pub fn acquire(&self) {
+        let mut locked = self.state();
+        while *locked {
+            locked = self.freed.wait(locked).unwrap_or_else(|p| p.into_inner());
+        }
+        *locked = true;
+    }
+
+    /// Takes the lock if it becomes free within `timeout`; `false` otherwise.
+    /// A zero timeout is CPython's `acquire(blocking=False)`.
+    pub fn acquire_timeout(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut locked = self.state();
+        while *locked {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            locked = self
+                .freed
+                .wait_timeout(locked, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        *locked = true;
+        true
+    }
+
+    /// Frees the lock; any thread may do it. [`LockError::NotLocked`] if it was free.
+    pub fn release(&self) -> Result<(), LockError> {
+        let mut locked = self.state();
+        if !*locked {
+            return Err(LockError::NotLocked);
+        }
+        *locked = false;
+        drop(locked);
+        self.freed.notify_one();
+        Ok(())
+    }
+
+    pub fn is_locked(&self) -> bool {
+        *self.state()
+    }
+
+    /// Acquires and returns a guard that releases on drop.
+    pub fn lock(&self) -> LockGuard<'_> {
+        self.acquire();
+        LockGuard { lock: self }
+    }
+}
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.lock.release();
+    }
+}
+
+/// A reentrant lock: its owner may acquire it again; it is free after as many releases.
+/// Only the owner may release it ([`LockError::NotOwner`] otherwise).
+#[derive(Debug, Default)]
+pub struct RLock {
+    state: Mutex<Option<(ThreadId, usize)>>,
+    freed: Condvar,
+}
+
+#[derive(Debug)]
+pub struct RLockGuard<'a> {
+    lock: &'a RLock,
+}
+
+impl RLock {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn acquire(&self) {
+        let me = std::thread::current().id();
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            match *state {
+                None => {
+                    *state = Some((me, 1));
+                    return;
+                }
+                Some((owner, n)) if owner == me => {
+                    *state = Some((me, n + 1));
+                    return;
+                }
+                Some(_) => state = self.freed.wait(state).unwrap_or_else(|p| p.into_inner()),
+            }
+        }
+    }
+
+    pub fn release(&self) -> Result<(), LockError> {
+        let me = std::thread::current().id();
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        match *state {
+            Some((owner, n)) if owner == me => {
+                *state = if n > 1 { Some((me, n - 1)) } else { None };
+                if n == 1 {
+                    drop(state);
+                    self.freed.notify_one();
+                }
+                Ok(())
+            }
+            Some(_) => Err(LockError::NotOwner),
+            None => Err(LockError::NotLocked),
+        }
+    }
+
+    pub fn lock(&self) -> RLockGuard<'_> {
+        self.acquire();
+        RLockGuard { lock: self }
+    }
+}
+
+impl Drop for RLockGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.lock.release();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    /// The chapter's balance with the lock: separate load and store inside acquire/release.
+    #[test]
+    fn balance_under_lock_always_ends_zero() {
+        let balance = Arc::new(AtomicI64::new(0));
+        let lock = Arc::new(Lock::new());
+        let threads: Vec<_> = [5, 8]
+            .into_iter()
+            .map(|n| {
+                let (balance, lock) = (balance.clone(), lock.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..100_000 {
+                        lock.acquire();
+                        let b = balance.load(Ordering::Relaxed);
+                        balance.store(b + n, Ordering::Relaxed);
+                        let b = balance.load(Ordering::Relaxed);
+                        balance.store(b - n, Ordering::Relaxed);
+                        lock.release().expect("held");
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("thread");
+        }
+        assert_eq!(balance.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn release_rules() {
+        let lock = Lock::new();
+        assert_eq!(lock.release(), Err(LockError::NotLocked));
+        lock.acquire();
+        assert!(
+            !lock.acquire_timeout(Duration::from_millis(5)),
+            "already held"
+        );
+        // Another thread may release it, as in CPython.
+        std::thread::scope(|s| {
+            s.spawn(|| lock.release().expect("released by another thread"));
+        });
+        assert!(lock.acquire_timeout(Duration::ZERO));
+        lock.release().expect("held");
+    }
+
+    #[test]
+    fn a_panic_under_the_guard_releases_and_does_not_poison() {
+        let lock = Lock::new();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _g = lock.lock();
+            panic!("boom");
+        }));
+        assert!(r.is_err());
+        assert!(!lock.is_locked());
+        drop(lock.lock());
+    }
+
+    #[test]
+    fn rlock_reenters_and_only_its_owner_releases() {
+        let lock = RLock::new();
+        lock.acquire();
+        lock.acquire();
+        std::thread::scope(|s| {
+            s.spawn(|| assert_eq!(lock.release(), Err(LockError::NotOwner)));
+        });
+        lock.release().expect("first");
+        lock.release().expect("second");
+        assert_eq!(lock.release(), Err(LockError::NotLocked));
+    }
+}
