@@ -72,8 +72,7 @@ impl<A: DeserializeOwned> Registered for Entry<A> {
         self.name
     }
     fn call_json(&self, args: &str) -> Result<serde_json::Value, String> {
-        let args: A = serde_json::from_str(args)
-            .map_err(|e| format!("bad arguments for {}: {e}", self.name))?;
+        let args: A = serde_json::from_str(args).map_err(|e| format!("bad arguments for {}: {e}", self.name))?;
         (self.func)(args);
         Ok(serde_json::Value::Null)
     }
@@ -84,10 +83,8 @@ impl<A: DeserializeOwned, R: Serialize> Registered for Task<A, R> {
         self.name
     }
     fn call_json(&self, args: &str) -> Result<serde_json::Value, String> {
-        let args: A = serde_json::from_str(args)
-            .map_err(|e| format!("bad arguments for {}: {e}", self.name))?;
-        serde_json::to_value((self.func)(args))
-            .map_err(|e| format!("cannot encode the result of {}: {e}", self.name))
+        let args: A = serde_json::from_str(args).map_err(|e| format!("bad arguments for {}: {e}", self.name))?;
+        serde_json::to_value((self.func)(args)).map_err(|e| format!("cannot encode the result of {}: {e}", self.name))
     }
 }
 
@@ -104,10 +101,7 @@ pub fn dispatch(registry: Registry) {
     let _ = REGISTRY.set(registry);
     let mut args = std::env::args_os().skip(1);
     if args.next().is_some_and(|a| a == CHILD_FLAG) {
-        let boot = args
-            .next()
-            .and_then(|b| b.into_string().ok())
-            .unwrap_or_default();
+        let boot = args.next().and_then(|b| b.into_string().ok()).unwrap_or_default();
         run_spawned_child(&boot);
     }
 }
@@ -115,18 +109,12 @@ pub fn dispatch(registry: Registry) {
 pub(crate) fn lookup(name: &str) -> Option<&'static dyn Registered> {
     let builtin: &[&'static dyn Registered] = &[&crate::pool::WORKER_ENTRY];
     let user = REGISTRY.get().copied().unwrap_or(&[]);
-    builtin
-        .iter()
-        .chain(user)
-        .copied()
-        .find(|e| e.name() == name)
+    builtin.iter().chain(user).copied().find(|e| e.name() == name)
 }
 
 /// The name of the current process: `MainProcess`, or the name a [`Process`](crate::Process) was given.
 pub fn current_process_name() -> String {
-    lock_name()
-        .clone()
-        .unwrap_or_else(|| "MainProcess".to_string())
+    lock_name().clone().unwrap_or_else(|| "MainProcess".to_string())
 }
 
 pub(crate) fn set_current_process_name(name: &str) {
@@ -189,17 +177,9 @@ fn run_spawned_child(boot: &str) -> ! {
     }
     drop(args);
     let Some(entry) = lookup(&boot.entry) else {
-        finish(
-            &status,
-            Some(format!(
-                "entry {:?} is not registered in this program",
-                boot.entry
-            )),
-            BOOT_FAILURE_EXIT,
-        );
+        finish(&status, Some(format!("entry {:?} is not registered in this program", boot.entry)), BOOT_FAILURE_EXIT);
     };
-    let outcome =
-        crate::handles::with_inherited(boot.handles, || run_caught(|| entry.call_json(&json)));
+    let outcome = crate::handles::with_inherited(boot.handles, || run_caught(|| entry.call_json(&json)));
     match outcome {
         Ok(Ok(_)) => finish(&status, None, 0),
         Ok(Err(msg)) => finish(&status, Some(msg), BOOT_FAILURE_EXIT),

@@ -39,16 +39,11 @@ pub enum ProcessError {
     #[error("process {name:?} was not started")]
     NotStarted { name: String },
     /// `fork` from a multi-threaded process: the child could deadlock on a lock another thread held.
-    #[error(
-        "refusing to fork: this process has {threads} threads (fork only from a single-threaded process)"
-    )]
+    #[error("refusing to fork: this process has {threads} threads (fork only from a single-threaded process)")]
     ForkUnsafe { threads: usize },
     /// The start method does not exist on this OS (fork on Windows).
     #[error("start method {method} is not available on this OS: {reason}")]
-    Unsupported {
-        method: &'static str,
-        reason: &'static str,
-    },
+    Unsupported { method: &'static str, reason: &'static str },
     #[error("cannot pass the arguments to the child: {0}")]
     Arguments(#[source] serde_json::Error),
     #[error("cannot start process {name:?}: {source}")]
@@ -92,12 +87,7 @@ pub enum SubprocessError {
     EmptyCommand,
     /// The timeout passed: the child (and on Unix its process group) was killed and reaped.
     #[error("{program} timed out after {timeout:?} and was killed")]
-    Timeout {
-        program: String,
-        timeout: Duration,
-        stdout: Vec<u8>,
-        stderr: Vec<u8>,
-    },
+    Timeout { program: String, timeout: Duration, stdout: Vec<u8>, stderr: Vec<u8> },
     #[error("{program}: {source}")]
     Io { program: String, source: io::Error },
 }

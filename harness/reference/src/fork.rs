@@ -31,6 +31,11 @@ impl ForkedChild {
     pub fn wait(&mut self) -> io::Result<i32> {
         self.child.wait()
     }
+
+    /// The exit code if the child has ended, without waiting.
+    pub fn try_wait(&mut self) -> io::Result<Option<i32>> {
+        self.child.try_wait()
+    }
 }
 
 /// Forks the current process: returns [`Fork::Parent`] in the parent and [`Fork::Child`] in the child.
@@ -52,14 +57,9 @@ pub fn fork() -> Result<Fork, ProcessError> {
     // SAFETY: the process is single-threaded (checked above where the OS allows), so the child
     // inherits no lock held by another thread.
     match unsafe { nix::unistd::fork() } {
-        Ok(ForkResult::Parent { child }) => Ok(Fork::Parent(ForkedChild {
-            child: OsChild::from_pid(child.as_raw()),
-        })),
+        Ok(ForkResult::Parent { child }) => Ok(Fork::Parent(ForkedChild { child: OsChild::from_pid(child.as_raw()) })),
         Ok(ForkResult::Child) => Ok(Fork::Child),
-        Err(e) => Err(ProcessError::Start {
-            name: "fork".into(),
-            source: e.into(),
-        }),
+        Err(e) => Err(ProcessError::Start { name: "fork".into(), source: e.into() }),
     }
 }
 
@@ -81,10 +81,7 @@ pub(crate) fn ensure_single_threaded() -> Result<(), ProcessError> {
 
 /// Forks a child that runs `body` and exits with the code it returns; stray descriptors other
 /// than stdio and `keep` are closed in the child first.
-pub(crate) fn fork_running(
-    keep: &[u64],
-    body: impl FnOnce() -> i32,
-) -> Result<OsChild, ProcessError> {
+pub(crate) fn fork_running(keep: &[u64], body: impl FnOnce() -> i32) -> Result<OsChild, ProcessError> {
     match fork()? {
         Fork::Parent(child) => Ok(child.child),
         Fork::Child => {

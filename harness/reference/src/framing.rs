@@ -15,10 +15,7 @@ pub const DEFAULT_MAX_MESSAGE: usize = 16 << 20;
 const HEADER: usize = 4;
 
 /// Encodes `value` as one frame, refusing it whole if it is over `limit`.
-pub(crate) fn encode<T: Serialize + ?Sized>(
-    value: &T,
-    limit: usize,
-) -> Result<Vec<u8>, ChannelError> {
+pub(crate) fn encode<T: Serialize + ?Sized>(value: &T, limit: usize) -> Result<Vec<u8>, ChannelError> {
     let mut frame = vec![0u8; HEADER];
     serde_json::to_writer(&mut frame, value).map_err(ChannelError::Encode)?;
     let size = frame.len() - HEADER;
@@ -48,10 +45,7 @@ pub(crate) fn read_frame(mut r: impl Read, limit: usize) -> Result<Vec<u8>, Chan
         return Err(ChannelError::Eof);
     }
     if got < HEADER {
-        return Err(ChannelError::Truncated {
-            expected: HEADER,
-            got,
-        });
+        return Err(ChannelError::Truncated { expected: HEADER, got });
     }
     let size = u32::from_le_bytes(header) as usize;
     if size > limit {
@@ -60,10 +54,7 @@ pub(crate) fn read_frame(mut r: impl Read, limit: usize) -> Result<Vec<u8>, Chan
     let mut body = vec![0u8; size];
     let got = read_full(&mut r, &mut body)?;
     if got < size {
-        return Err(ChannelError::Truncated {
-            expected: size,
-            got,
-        });
+        return Err(ChannelError::Truncated { expected: size, got });
     }
     Ok(body)
 }
@@ -99,39 +90,15 @@ mod tests {
         assert!(matches!(read_frame(&[][..], 10), Err(ChannelError::Eof)));
         let frame = encode(&"hello", 100).expect("encodes");
         let cut = &frame[..frame.len() - 2];
-        assert!(matches!(
-            read_frame(cut, 100),
-            Err(ChannelError::Truncated {
-                expected: 7,
-                got: 5
-            })
-        ));
-        assert!(matches!(
-            read_frame(&frame[..2], 100),
-            Err(ChannelError::Truncated {
-                expected: 4,
-                got: 2
-            })
-        ));
+        assert!(matches!(read_frame(cut, 100), Err(ChannelError::Truncated { expected: 7, got: 5 })));
+        assert!(matches!(read_frame(&frame[..2], 100), Err(ChannelError::Truncated { expected: 4, got: 2 })));
     }
 
     #[test]
     fn over_limit_is_refused_on_both_sides() {
         let err = encode(&"x".repeat(20), 10).expect_err("too large");
-        assert!(matches!(
-            err,
-            ChannelError::TooLarge {
-                size: 22,
-                limit: 10
-            }
-        ));
+        assert!(matches!(err, ChannelError::TooLarge { size: 22, limit: 10 }));
         let frame = encode(&"x".repeat(20), 100).expect("encodes");
-        assert!(matches!(
-            read_frame(&frame[..], 10),
-            Err(ChannelError::TooLarge {
-                size: 22,
-                limit: 10
-            })
-        ));
+        assert!(matches!(read_frame(&frame[..], 10), Err(ChannelError::TooLarge { size: 22, limit: 10 })));
     }
 }

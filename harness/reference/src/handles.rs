@@ -21,9 +21,7 @@ thread_local! {
 pub(crate) fn collect<T: Serialize>(value: &T) -> Result<(String, Vec<u64>), serde_json::Error> {
     EXPORTING.with(|e| *e.borrow_mut() = Some(Vec::new()));
     let json = serde_json::to_string(value);
-    let handles = EXPORTING
-        .with(|e| e.borrow_mut().take())
-        .unwrap_or_default();
+    let handles = EXPORTING.with(|e| e.borrow_mut().take()).unwrap_or_default();
     Ok((json?, handles))
 }
 
@@ -32,9 +30,7 @@ pub(crate) fn collect<T: Serialize>(value: &T) -> Result<(String, Vec<u64>), ser
 pub(crate) fn with_inherited<R>(handles: Vec<u64>, f: impl FnOnce() -> R) -> R {
     IMPORTING.with(|i| *i.borrow_mut() = Some(handles));
     let out = f();
-    let left = IMPORTING
-        .with(|i| i.borrow_mut().take())
-        .unwrap_or_default();
+    let left = IMPORTING.with(|i| i.borrow_mut().take()).unwrap_or_default();
     for number in left {
         // SAFETY: an inherited handle that no argument claimed: we own it and close it.
         drop(unsafe { os::adopt_inherited(number) });
@@ -83,8 +79,7 @@ mod tests {
 
     #[test]
     fn a_handle_cannot_be_deserialized_outside_a_child() {
-        let err =
-            deserialize_handle(&mut serde_json::Deserializer::from_str("7")).expect_err("refused");
+        let err = deserialize_handle(&mut serde_json::Deserializer::from_str("7")).expect_err("refused");
         assert!(err.to_string().contains("not inherited"), "{err}");
     }
 }

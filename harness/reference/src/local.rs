@@ -31,10 +31,7 @@ impl<T: 'static> Default for Local<T> {
 
 impl<T: 'static> Local<T> {
     pub fn new() -> Self {
-        Local {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            _t: PhantomData,
-        }
+        Local { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), _t: PhantomData }
     }
 
     /// Binds this thread's value.
@@ -49,10 +46,7 @@ impl<T: 'static> Local<T> {
 
     /// Removes and returns this thread's value.
     pub fn take(&self) -> Option<T> {
-        SLOTS
-            .with(|s| s.borrow_mut().remove(&self.id))
-            .and_then(|v| v.downcast().ok())
-            .map(|b| *b)
+        SLOTS.with(|s| s.borrow_mut().remove(&self.id)).and_then(|v| v.downcast().ok()).map(|b| *b)
     }
 }
 
@@ -80,23 +74,13 @@ mod tests {
                     .spawn(move || {
                         school.set(student.to_string());
                         std::thread::sleep(std::time::Duration::from_millis(10));
-                        format!(
-                            "Hello, {} (in {})",
-                            school.get().unwrap_or_default(),
-                            crate::thread::current_name()
-                        )
+                        format!("Hello, {} (in {})", school.get().unwrap_or_default(), crate::thread::current_name())
                     })
                     .expect("spawn")
             })
             .collect();
-        let lines: Vec<String> = handles
-            .into_iter()
-            .map(|h| h.join().expect("join"))
-            .collect();
-        assert_eq!(
-            lines,
-            ["Hello, Alice (in Thread-A)", "Hello, Bob (in Thread-B)"]
-        );
+        let lines: Vec<String> = handles.into_iter().map(|h| h.join().expect("join")).collect();
+        assert_eq!(lines, ["Hello, Alice (in Thread-A)", "Hello, Bob (in Thread-B)"]);
         assert_eq!(school.get(), None);
     }
 

@@ -28,32 +28,16 @@ pub struct PipeEnd {
 pub fn pipe() -> io::Result<(PipeEnd, PipeEnd)> {
     let (r1, w1) = io::pipe()?;
     let (r2, w2) = io::pipe()?;
-    let a = PipeEnd {
-        reader: Some(r1),
-        writer: Some(w2),
-        limit: DEFAULT_MAX_MESSAGE,
-    };
-    let b = PipeEnd {
-        reader: Some(r2),
-        writer: Some(w1),
-        limit: DEFAULT_MAX_MESSAGE,
-    };
+    let a = PipeEnd { reader: Some(r1), writer: Some(w2), limit: DEFAULT_MAX_MESSAGE };
+    let b = PipeEnd { reader: Some(r2), writer: Some(w1), limit: DEFAULT_MAX_MESSAGE };
     Ok((a, b))
 }
 
 /// A one-way pipe: `(receiving end, sending end)`, the order of CPython's `Pipe(duplex=False)`.
 pub fn pipe_oneway() -> io::Result<(PipeEnd, PipeEnd)> {
     let (r, w) = io::pipe()?;
-    let rx = PipeEnd {
-        reader: Some(r),
-        writer: None,
-        limit: DEFAULT_MAX_MESSAGE,
-    };
-    let tx = PipeEnd {
-        reader: None,
-        writer: Some(w),
-        limit: DEFAULT_MAX_MESSAGE,
-    };
+    let rx = PipeEnd { reader: Some(r), writer: None, limit: DEFAULT_MAX_MESSAGE };
+    let tx = PipeEnd { reader: None, writer: Some(w), limit: DEFAULT_MAX_MESSAGE };
     Ok((rx, tx))
 }
 
@@ -66,10 +50,7 @@ impl PipeEnd {
 
     /// Sends one value. A value over the limit is refused whole: nothing is written.
     pub fn send<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), ChannelError> {
-        let writer = self
-            .writer
-            .as_ref()
-            .ok_or(ChannelError::WrongDirection("receive"))?;
+        let writer = self.writer.as_ref().ok_or(ChannelError::WrongDirection("receive"))?;
         let frame = framing::encode(value, self.limit)?;
         framing::write_frame(writer, &frame)
     }
@@ -94,9 +75,7 @@ impl PipeEnd {
     }
 
     fn reader(&self) -> Result<&PipeReader, ChannelError> {
-        self.reader
-            .as_ref()
-            .ok_or(ChannelError::WrongDirection("send"))
+        self.reader.as_ref().ok_or(ChannelError::WrongDirection("send"))
     }
 }
 
@@ -159,14 +138,8 @@ mod tests {
     fn recv_timeout_is_empty_and_oversize_is_refused_whole() {
         let (a, b) = pipe().expect("pipe");
         let b = b.with_limit(8);
-        assert!(matches!(
-            a.recv_timeout::<i32>(Duration::from_millis(20)),
-            Err(ChannelError::Empty(_))
-        ));
-        assert!(matches!(
-            b.send("far too long a message"),
-            Err(ChannelError::TooLarge { .. })
-        ));
+        assert!(matches!(a.recv_timeout::<i32>(Duration::from_millis(20)), Err(ChannelError::Empty(_))));
+        assert!(matches!(b.send("far too long a message"), Err(ChannelError::TooLarge { .. })));
         b.send("ok").expect("small one passes");
         let got: String = a.recv().expect("the refused one left nothing behind");
         assert_eq!(got, "ok");
@@ -175,14 +148,8 @@ mod tests {
     #[test]
     fn oneway_ends_refuse_the_wrong_direction() {
         let (rx, tx) = pipe_oneway().expect("pipe");
-        assert!(matches!(
-            rx.send(&1),
-            Err(ChannelError::WrongDirection("receive"))
-        ));
-        assert!(matches!(
-            tx.recv::<i32>(),
-            Err(ChannelError::WrongDirection("send"))
-        ));
+        assert!(matches!(rx.send(&1), Err(ChannelError::WrongDirection("receive"))));
+        assert!(matches!(tx.recv::<i32>(), Err(ChannelError::WrongDirection("send"))));
         tx.send(&5).expect("send");
         assert_eq!(rx.recv::<i32>().expect("recv"), 5);
     }

@@ -136,17 +136,9 @@ impl Process {
     }
 
     pub fn start(&mut self) -> Result<(), ProcessError> {
-        let launch = self
-            .launch
-            .take()
-            .ok_or_else(|| ProcessError::AlreadyStarted {
-                name: self.name.clone(),
-            })?;
+        let launch = self.launch.take().ok_or_else(|| ProcessError::AlreadyStarted { name: self.name.clone() })?;
         if !self.method.is_available() {
-            return Err(ProcessError::Unsupported {
-                method: "fork",
-                reason: "Windows has no fork; use spawn",
-            });
+            return Err(ProcessError::Unsupported { method: "fork", reason: "Windows has no fork; use spawn" });
         }
         self.running = Some(launch(&self.name, self.method)?);
         Ok(())
@@ -169,10 +161,7 @@ impl Process {
     pub fn join(&mut self) -> Result<i32, ProcessError> {
         let name = self.name.clone();
         let running = self.running_mut()?;
-        let code = running
-            .child
-            .wait()
-            .map_err(|source| ProcessError::Wait { name, source })?;
+        let code = running.child.wait().map_err(|source| ProcessError::Wait { name, source })?;
         self.finished(code);
         Ok(code)
     }
@@ -181,10 +170,7 @@ impl Process {
     pub fn join_timeout(&mut self, timeout: Duration) -> Result<Option<i32>, ProcessError> {
         let name = self.name.clone();
         let running = self.running_mut()?;
-        let code = running
-            .child
-            .wait_timeout(timeout)
-            .map_err(|source| ProcessError::Wait { name, source })?;
+        let code = running.child.wait_timeout(timeout).map_err(|source| ProcessError::Wait { name, source })?;
         if let Some(code) = code {
             self.finished(code);
         }
@@ -216,23 +202,13 @@ impl Process {
     }
 
     fn signal(&self, f: fn(&OsChild) -> io::Result<()>) -> Result<(), ProcessError> {
-        let r = self
-            .running
-            .as_ref()
-            .ok_or_else(|| ProcessError::NotStarted {
-                name: self.name.clone(),
-            })?;
-        f(&r.child).map_err(|source| ProcessError::Signal {
-            name: self.name.clone(),
-            source,
-        })
+        let r = self.running.as_ref().ok_or_else(|| ProcessError::NotStarted { name: self.name.clone() })?;
+        f(&r.child).map_err(|source| ProcessError::Signal { name: self.name.clone(), source })
     }
 
     fn running_mut(&mut self) -> Result<&mut Running, ProcessError> {
         let name = self.name.clone();
-        self.running
-            .as_mut()
-            .ok_or(ProcessError::NotStarted { name })
+        self.running.as_mut().ok_or(ProcessError::NotStarted { name })
     }
 
     fn finished(&mut self, code: i32) {
@@ -262,24 +238,14 @@ impl Drop for Process {
 }
 
 fn start_error(name: &str) -> impl FnOnce(io::Error) -> ProcessError + '_ {
-    move |source| ProcessError::Start {
-        name: name.to_string(),
-        source,
-    }
+    move |source| ProcessError::Start { name: name.to_string(), source }
 }
 
-fn launch_spawn<A: Serialize>(
-    entry_name: &str,
-    name: &str,
-    args: A,
-) -> Result<Running, ProcessError> {
+fn launch_spawn<A: Serialize>(entry_name: &str, name: &str, args: A) -> Result<Running, ProcessError> {
     let (json, handles) = handles::collect(&args).map_err(ProcessError::Arguments)?;
     let (status_r, status_w) = io::pipe().map_err(start_error(name))?;
     let (args_r, mut args_w) = io::pipe().map_err(start_error(name))?;
-    let (args_no, status_no) = (
-        os::handle_number(os::borrow(&args_r)),
-        os::handle_number(os::borrow(&status_w)),
-    );
+    let (args_no, status_no) = (os::handle_number(os::borrow(&args_r)), os::handle_number(os::borrow(&status_w)));
     let boot = Boot {
         entry: entry_name.to_string(),
         name: name.to_string(),
@@ -301,10 +267,7 @@ fn launch_spawn<A: Serialize>(
     let _ = args_w.write_all(json.as_bytes());
     drop(args_w);
     drop(args);
-    Ok(Running {
-        child,
-        status: status_r,
-    })
+    Ok(Running { child, status: status_r })
 }
 
 #[cfg(unix)]
@@ -317,24 +280,14 @@ fn launch_fork<A: Serialize>(func: fn(A), name: &str, args: A) -> Result<Running
         entry::set_current_process_name(name);
         let outcome = entry::run_caught(|| func(args));
         let panic = outcome.err();
-        let code = if panic.is_some() {
-            entry::PANIC_EXIT
-        } else {
-            0
-        };
+        let code = if panic.is_some() { entry::PANIC_EXIT } else { 0 };
         entry::send_report(&status_w, panic);
         code
     })?;
-    Ok(Running {
-        child,
-        status: status_r,
-    })
+    Ok(Running { child, status: status_r })
 }
 
 #[cfg(not(unix))]
 fn launch_fork<A: Serialize>(_func: fn(A), _name: &str, _args: A) -> Result<Running, ProcessError> {
-    Err(ProcessError::Unsupported {
-        method: "fork",
-        reason: "Windows has no fork; use spawn",
-    })
+    Err(ProcessError::Unsupported { method: "fork", reason: "Windows has no fork; use spawn" })
 }

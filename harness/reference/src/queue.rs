@@ -55,16 +55,8 @@ impl Queue {
     /// A queue whose messages may be at most `limit` bytes once encoded.
     pub fn with_limit(limit: usize) -> io::Result<Queue> {
         let (reader, writer) = io::pipe()?;
-        let shared = Shared {
-            reader,
-            writer,
-            read_lock: TokenLock::new()?,
-            write_lock: TokenLock::new()?,
-            limit,
-        };
-        Ok(Queue {
-            shared: Arc::new(shared),
-        })
+        let shared = Shared { reader, writer, read_lock: TokenLock::new()?, write_lock: TokenLock::new()?, limit };
+        Ok(Queue { shared: Arc::new(shared) })
     }
 
     /// Appends one value. A value over the limit is refused whole: nothing is written.
@@ -81,11 +73,10 @@ impl Queue {
 
     /// Takes the oldest value, or [`ChannelError::Empty`] if none arrives within `timeout`.
     pub fn get_timeout<T: DeserializeOwned>(&self, timeout: Duration) -> Result<T, ChannelError> {
-        self.get_until(Some(Instant::now() + timeout))
-            .map_err(|e| match e {
-                ChannelError::Empty(_) => ChannelError::Empty(timeout),
-                other => other,
-            })
+        self.get_until(Some(Instant::now() + timeout)).map_err(|e| match e {
+            ChannelError::Empty(_) => ChannelError::Empty(timeout),
+            other => other,
+        })
     }
 
     fn get_until<T: DeserializeOwned>(&self, deadline: Option<Instant>) -> Result<T, ChannelError> {
@@ -148,9 +139,7 @@ impl<'de> Deserialize<'de> for Queue {
             write_lock: w.write_lock,
             limit: w.limit,
         };
-        Ok(Queue {
-            shared: Arc::new(shared),
-        })
+        Ok(Queue { shared: Arc::new(shared) })
     }
 }
 
@@ -177,9 +166,7 @@ mod tests {
                 let q = q.clone();
                 std::thread::spawn(move || {
                     let mut got = Vec::new();
-                    while let Ok((p, i, pad)) =
-                        q.get_timeout::<(u32, u32, String)>(Duration::from_millis(500))
-                    {
+                    while let Ok((p, i, pad)) = q.get_timeout::<(u32, u32, String)>(Duration::from_millis(500)) {
                         assert_eq!(pad.len(), 5000);
                         got.push((p, i));
                     }
@@ -190,10 +177,7 @@ mod tests {
         for p in producers {
             p.join().expect("producer");
         }
-        let mut all: Vec<(u32, u32)> = consumers
-            .into_iter()
-            .flat_map(|c| c.join().expect("consumer"))
-            .collect();
+        let mut all: Vec<(u32, u32)> = consumers.into_iter().flat_map(|c| c.join().expect("consumer")).collect();
         assert_eq!(all.len(), 800);
         all.sort();
         all.dedup();
@@ -214,23 +198,15 @@ mod tests {
     fn get_timeout_on_empty_queue_is_empty_error() {
         let q = Queue::new().expect("queue");
         let started = Instant::now();
-        let err = q
-            .get_timeout::<String>(Duration::from_millis(50))
-            .expect_err("empty");
-        assert!(
-            matches!(err, ChannelError::Empty(d) if d == Duration::from_millis(50)),
-            "{err}"
-        );
+        let err = q.get_timeout::<String>(Duration::from_millis(50)).expect_err("empty");
+        assert!(matches!(err, ChannelError::Empty(d) if d == Duration::from_millis(50)), "{err}");
         assert!(started.elapsed() >= Duration::from_millis(50));
     }
 
     #[test]
     fn oversize_put_is_refused_whole() {
         let q = Queue::with_limit(16).expect("queue");
-        assert!(matches!(
-            q.put(&"y".repeat(100)),
-            Err(ChannelError::TooLarge { .. })
-        ));
+        assert!(matches!(q.put(&"y".repeat(100)), Err(ChannelError::TooLarge { .. })));
         q.put("small").expect("put");
         assert_eq!(q.get::<String>().expect("get"), "small");
     }

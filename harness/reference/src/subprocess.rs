@@ -19,6 +19,16 @@ pub struct Completed {
     pub stderr: Vec<u8>,
 }
 
+/// Which process group a program runs in (Unix; Windows has one behaviour).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Group {
+    /// A group of its own, led by the program: a timeout kills whatever it started too.
+    #[default]
+    Own,
+    /// The caller's group, so that whoever kills the caller's group kills the program too.
+    Inherit,
+}
+
 /// Runs `argv` with inherited stdio and returns its exit code (`subprocess.call`).
 pub fn call<S: AsRef<OsStr>>(argv: &[S]) -> Result<i32, SubprocessError> {
     let mut popen = Popen::spawn(argv, false)?;
@@ -32,7 +42,17 @@ pub fn run<S: AsRef<OsStr>>(
     input: Option<&[u8]>,
     timeout: Option<Duration>,
 ) -> Result<Completed, SubprocessError> {
-    Popen::spawn(argv, true)?.communicate(input, timeout)
+    run_in(Group::Own, argv, input, timeout)
+}
+
+/// [`run`], choosing the program's process group.
+pub fn run_in<S: AsRef<OsStr>>(
+    group: Group,
+    argv: &[S],
+    input: Option<&[u8]>,
+    timeout: Option<Duration>,
+) -> Result<Completed, SubprocessError> {
+    Popen::spawn_in(group, argv, true)?.communicate(input, timeout)
 }
 
 /// A running program (`subprocess.Popen`). On Unix it leads a process group of its own, so a
@@ -40,6 +60,7 @@ pub fn run<S: AsRef<OsStr>>(
 #[derive(Debug)]
 pub struct Popen {
     program: String,
+    group: Group,
     child: OsChild,
     stdin: Option<std::process::ChildStdin>,
     stdout: Option<std::process::ChildStdout>,
@@ -49,34 +70,27 @@ pub struct Popen {
 impl Popen {
     /// Starts `argv`; with `piped`, its stdin, stdout and stderr are pipes for [`communicate`](Self::communicate).
     pub fn spawn<S: AsRef<OsStr>>(argv: &[S], piped: bool) -> Result<Popen, SubprocessError> {
+        Self::spawn_in(Group::Own, argv, piped)
+    }
+
+    /// [`spawn`](Self::spawn), choosing the program's process group.
+    pub fn spawn_in<S: AsRef<OsStr>>(group: Group, argv: &[S], piped: bool) -> Result<Popen, SubprocessError> {
         let (first, rest) = argv.split_first().ok_or(SubprocessError::EmptyCommand)?;
         let program = first.as_ref().to_string_lossy().into_owned();
         let mut cmd = Command::new(first);
         cmd.args(rest);
         if piped {
-            cmd.stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
+            cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         }
-        os::own_process_group(&mut cmd);
+        if group == Group::Own {
+            os::own_process_group(&mut cmd);
+        }
         let mut child = cmd.spawn().map_err(|source| match source.kind() {
-            io::ErrorKind::NotFound => SubprocessError::NotFound {
-                program: program.clone(),
-            },
-            _ => SubprocessError::Io {
-                program: program.clone(),
-                source,
-            },
+            io::ErrorKind::NotFound => SubprocessError::NotFound { program: program.clone() },
+            _ => SubprocessError::Io { program: program.clone(), source },
         })?;
-        let (stdin, stdout, stderr) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take());
-        Ok(Popen {
-            program,
-            child: OsChild::from_std(child),
-            stdin,
-            stdout,
-            stderr,
-        })
+        let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+        Ok(Popen { program, group, child: OsChild::from_std(child), stdin, stdout, stderr })
     }
 
     pub fn pid(&self) -> u32 {
@@ -84,10 +98,7 @@ impl Popen {
     }
 
     pub fn wait(&mut self) -> Result<i32, SubprocessError> {
-        self.child.wait().map_err(|source| SubprocessError::Io {
-            program: self.program.clone(),
-            source,
-        })
+        self.child.wait().map_err(|source| SubprocessError::Io { program: self.program.clone(), source })
     }
 
     /// Writes `input` to stdin and closes it, while reading stdout and stderr to their ends on
@@ -107,10 +118,7 @@ impl Popen {
                 let _ = stdin.write_all(&bytes);
             })
         });
-        let io_err = |source| SubprocessError::Io {
-            program: self.program.clone(),
-            source,
-        };
+        let io_err = |source| SubprocessError::Io { program: self.program.clone(), source };
         let code = match timeout {
             None => Some(self.child.wait().map_err(io_err)?),
             Some(t) => self.child.wait_timeout(t).map_err(io_err)?,
@@ -118,7 +126,10 @@ impl Popen {
         let code = match code {
             Some(code) => code,
             None => {
-                let _ = os::kill_tree(&self.child);
+                let _ = match self.group {
+                    Group::Own => os::kill_tree(&self.child),
+                    Group::Inherit => self.child.kill(),
+                };
                 let _ = self.child.wait();
                 let (stdout, stderr) = (collect(out), collect(err));
                 return Err(SubprocessError::Timeout {
@@ -132,11 +143,7 @@ impl Popen {
         if let Some(f) = feeder {
             let _ = f.join();
         }
-        Ok(Completed {
-            code,
-            stdout: collect(out),
-            stderr: collect(err),
-        })
+        Ok(Completed { code, stdout: collect(out), stderr: collect(err) })
     }
 }
 

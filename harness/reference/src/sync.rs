@@ -51,11 +51,7 @@ impl Lock {
             if left.is_zero() {
                 return false;
             }
-            locked = self
-                .freed
-                .wait_timeout(locked, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            locked = self.freed.wait_timeout(locked, left).unwrap_or_else(|p| p.into_inner()).0;
         }
         *locked = true;
         true
@@ -193,10 +189,7 @@ mod tests {
         let lock = Lock::new();
         assert_eq!(lock.release(), Err(LockError::NotLocked));
         lock.acquire();
-        assert!(
-            !lock.acquire_timeout(Duration::from_millis(5)),
-            "already held"
-        );
+        assert!(!lock.acquire_timeout(Duration::from_millis(5)), "already held");
         // Another thread may release it, as in CPython.
         std::thread::scope(|s| {
             s.spawn(|| lock.release().expect("released by another thread"));

@@ -33,15 +33,11 @@ impl Builder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let name = self
-            .name
-            .unwrap_or_else(|| format!("Thread-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
-        std::thread::Builder::new()
-            .name(name.clone())
-            .spawn(move || {
-                NAME.with(|n| *n.borrow_mut() = Some(name));
-                f()
-            })
+        let name = self.name.unwrap_or_else(|| format!("Thread-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
+        std::thread::Builder::new().name(name.clone()).spawn(move || {
+            NAME.with(|n| *n.borrow_mut() = Some(name));
+            f()
+        })
     }
 }
 
@@ -73,10 +69,7 @@ mod tests {
 
     #[test]
     fn names_given_and_defaulted() {
-        let named = Builder::new()
-            .name("LoopThread")
-            .spawn(current_name)
-            .expect("spawn");
+        let named = Builder::new().name("LoopThread").spawn(current_name).expect("spawn");
         assert_eq!(named.join().expect("join"), "LoopThread");
         let unnamed = spawn(current_name).join().expect("join");
         assert!(unnamed.starts_with("Thread-"), "{unnamed}");

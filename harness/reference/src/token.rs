@@ -25,11 +25,7 @@ impl TokenLock {
         let (reader, mut writer) = io::pipe()?;
         os::set_nonblocking(&reader)?;
         writer.write_all(&[1])?;
-        Ok(TokenLock {
-            reader,
-            writer,
-            local: Mutex::new(()),
-        })
+        Ok(TokenLock { reader, writer, local: Mutex::new(()) })
     }
 
     /// Takes the token, or gives up after `timeout` (`None`: wait for ever).
@@ -37,8 +33,7 @@ impl TokenLock {
         let deadline = timeout.map(|t| Instant::now() + t);
         // Where reads cannot be made non-blocking, threads of one process must not race for
         // the byte (the loser would block in `read` past its timeout).
-        let _local =
-            (!os::NONBLOCKING_PIPES).then(|| self.local.lock().unwrap_or_else(|p| p.into_inner()));
+        let _local = (!os::NONBLOCKING_PIPES).then(|| self.local.lock().unwrap_or_else(|p| p.into_inner()));
         loop {
             if !os::wait_readable(&self.reader, os::remaining(deadline))? {
                 return Ok(None);
@@ -47,10 +42,7 @@ impl TokenLock {
             match (&self.reader).read(&mut byte) {
                 Ok(1) => return Ok(Some(TokenGuard { lock: self })),
                 Ok(_) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "lock pipe closed",
-                    ));
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "lock pipe closed"));
                 }
                 Err(e) if os::is_would_block(&e) || e.kind() == io::ErrorKind::Interrupted => {
                     // Another process took the byte between our poll and our read.
@@ -89,11 +81,7 @@ impl Serialize for TokenLock {
 impl<'de> Deserialize<'de> for TokenLock {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let (r, w) = <(Adopted, Adopted)>::deserialize(d)?;
-        Ok(TokenLock {
-            reader: PipeReader::from(r.0),
-            writer: PipeWriter::from(w.0),
-            local: Mutex::new(()),
-        })
+        Ok(TokenLock { reader: PipeReader::from(r.0), writer: PipeWriter::from(w.0), local: Mutex::new(()) })
     }
 }
 

@@ -8,20 +8,15 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use procthread::manager::{Client, Manager};
 use procthread::subprocess;
 use procthread::{
-    ChannelError, Entry, ManagerError, PipeEnd, Pool, PoolError, Process, ProcessError, Queue,
-    Registry, StartMethod, SubprocessError, Task, pipe,
+    ChannelError, Entry, ManagerError, PipeEnd, Pool, PoolError, Process, ProcessError, Queue, Registry, StartMethod,
+    SubprocessError, Task, pipe,
 };
 
 // ---- entries the children run ----
 
 static REPORT_SELF: Entry<(String, Queue)> = Entry::new("report_self", |(name, q)| {
     let line = format!("Run child process {name} ({})...", std::process::id());
-    q.put(&(
-        line,
-        procthread::current_process_name(),
-        procthread::parent_pid(),
-    ))
-    .expect("put");
+    q.put(&(line, procthread::current_process_name(), procthread::parent_pid())).expect("put");
 });
 static EXIT_WITH: Entry<i32> = Entry::new("exit_with", |code| std::process::exit(code));
 static PANIC_WITH: Entry<String> = Entry::new("panic_with", |msg| panic!("{msg}"));
@@ -68,14 +63,8 @@ static MANAGER_WORKER: Entry<(String, Vec<u8>)> = Entry::new("manager_worker", |
         Err(e) => panic!("{e}"),
     };
     loop {
-        match client
-            .queue("task")
-            .get::<i64>(Some(Duration::from_secs(1)))
-        {
-            Ok(n) => client
-                .queue("result")
-                .put(&format!("{n} * {n} = {}", n * n))
-                .expect("put"),
+        match client.queue("task").get::<i64>(Some(Duration::from_secs(1))) {
+            Ok(n) => client.queue("result").put(&format!("{n} * {n} = {}", n * n)).expect("put"),
             Err(ManagerError::Empty(_)) => return,
             Err(e) => panic!("{e}"),
         }
@@ -118,10 +107,7 @@ static REGISTRY: Registry = &[
 ];
 
 fn now_us() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros())
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0)
 }
 
 const TOOL_FLAG: &str = "--test-tool";
@@ -151,14 +137,8 @@ fn tool(args: &[String]) -> ! {
 }
 
 fn tool_argv(args: &[&str]) -> Vec<String> {
-    let exe = std::env::current_exe()
-        .expect("exe")
-        .to_string_lossy()
-        .into_owned();
-    [exe, TOOL_FLAG.to_string()]
-        .into_iter()
-        .chain(args.iter().map(|s| s.to_string()))
-        .collect()
+    let exe = std::env::current_exe().expect("exe").to_string_lossy().into_owned();
+    [exe, TOOL_FLAG.to_string()].into_iter().chain(args.iter().map(|s| s.to_string())).collect()
 }
 
 fn main() {
@@ -173,80 +153,35 @@ fn main() {
     for method in [StartMethod::Fork, StartMethod::Spawn] {
         let m = method.as_str();
         let per_method: [(&str, MethodTest); 12] = [
-            (
-                "runs_entry_with_args_and_names",
-                runs_entry_with_args_and_names,
-            ),
+            ("runs_entry_with_args_and_names", runs_entry_with_args_and_names),
             ("exit_code_is_returned", exit_code_is_returned),
-            (
-                "panic_gives_exit_1_and_message",
-                panic_gives_exit_1_and_message,
-            ),
-            (
-                "terminate_and_kill_and_join_timeout",
-                terminate_and_kill_and_join_timeout,
-            ),
-            (
-                "queue_writer_reader_terminate",
-                queue_writer_reader_terminate,
-            ),
+            ("panic_gives_exit_1_and_message", panic_gives_exit_1_and_message),
+            ("terminate_and_kill_and_join_timeout", terminate_and_kill_and_join_timeout),
+            ("queue_writer_reader_terminate", queue_writer_reader_terminate),
             ("pipe_values_then_eof", pipe_values_then_eof),
-            (
-                "child_sees_eof_when_parent_closes",
-                child_sees_eof_when_parent_closes,
-            ),
-            (
-                "oversize_message_refused_in_child",
-                oversize_message_refused_in_child,
-            ),
-            (
-                "pool_bounds_and_reuses_workers",
-                pool_bounds_and_reuses_workers,
-            ),
+            ("child_sees_eof_when_parent_closes", child_sees_eof_when_parent_closes),
+            ("oversize_message_refused_in_child", oversize_message_refused_in_child),
+            ("pool_bounds_and_reuses_workers", pool_bounds_and_reuses_workers),
             ("pool_task_panic_is_an_error", pool_task_panic_is_an_error),
             ("pool_replaces_killed_worker", pool_replaces_killed_worker),
-            (
-                "pool_terminate_and_unknown_task",
-                pool_terminate_and_unknown_task,
-            ),
+            ("pool_terminate_and_unknown_task", pool_terminate_and_unknown_task),
         ];
         for (name, f) in per_method {
             let trial = Trial::test(format!("{name}::{m}"), move || f(method));
             trials.push(trial.with_ignored_flag(!method.is_available()));
         }
     }
-    trials.push(Trial::test(
-        "manager_master_and_worker_processes",
-        manager_master_and_worker_processes,
-    ));
-    trials.push(Trial::test(
-        "subprocess_call_and_exit_codes",
-        subprocess_call_and_exit_codes,
-    ));
-    trials.push(Trial::test(
-        "subprocess_communicate",
-        subprocess_communicate,
-    ));
-    trials.push(Trial::test(
-        "subprocess_timeout_kills",
-        subprocess_timeout_kills,
-    ));
-    trials.push(Trial::test(
-        "subprocess_missing_program",
-        subprocess_missing_program,
-    ));
+    trials.push(Trial::test("manager_master_and_worker_processes", manager_master_and_worker_processes));
+    trials.push(Trial::test("subprocess_call_and_exit_codes", subprocess_call_and_exit_codes));
+    trials.push(Trial::test("subprocess_communicate", subprocess_communicate));
+    trials.push(Trial::test("subprocess_timeout_kills", subprocess_timeout_kills));
+    trials.push(Trial::test("subprocess_missing_program", subprocess_missing_program));
     #[cfg(unix)]
     trials.push(Trial::test("fork_returns_twice", fork_returns_twice));
     #[cfg(target_os = "linux")]
-    trials.push(Trial::test(
-        "fork_refused_when_multithreaded",
-        fork_refused_when_multithreaded,
-    ));
+    trials.push(Trial::test("fork_refused_when_multithreaded", fork_refused_when_multithreaded));
     #[cfg(windows)]
-    trials.push(Trial::test(
-        "fork_is_unsupported_on_windows",
-        fork_is_unsupported,
-    ));
+    trials.push(Trial::test("fork_is_unsupported_on_windows", fork_is_unsupported));
     libtest_mimic::run(&args, trials).exit();
 }
 
@@ -267,29 +202,17 @@ where
 
 fn runs_entry_with_args_and_names(method: StartMethod) -> Result<(), Failed> {
     let q = Queue::new()?;
-    let mut p = Process::new(&REPORT_SELF, ("test".to_string(), q.clone()))
-        .name("worker-1")
-        .start_method(method);
-    check(
-        p.exitcode().is_none() && p.pid().is_none(),
-        "nothing before start",
-    )?;
+    let mut p = Process::new(&REPORT_SELF, ("test".to_string(), q.clone())).name("worker-1").start_method(method);
+    check(p.exitcode().is_none() && p.pid().is_none(), "nothing before start")?;
     p.start()?;
     let pid = p.pid().ok_or("no pid")?;
-    let (line, name, ppid): (String, String, Option<u32>) =
-        q.get_timeout(Duration::from_secs(20))?;
+    let (line, name, ppid): (String, String, Option<u32>) = q.get_timeout(Duration::from_secs(20))?;
     check(line == format!("Run child process test ({pid})..."), line)?;
     check(name == "worker-1", name)?;
     check(ppid == Some(std::process::id()), format!("ppid {ppid:?}"))?;
     check(p.join()? == 0, "exit 0")?;
-    check(
-        p.exitcode() == Some(0) && !p.is_alive(),
-        "exitcode after join",
-    )?;
-    check(
-        matches!(p.start(), Err(ProcessError::AlreadyStarted { .. })),
-        "second start refused",
-    )
+    check(p.exitcode() == Some(0) && !p.is_alive(), "exitcode after join")?;
+    check(matches!(p.start(), Err(ProcessError::AlreadyStarted { .. })), "second start refused")
 }
 
 fn exit_code_is_returned(method: StartMethod) -> Result<(), Failed> {
@@ -301,34 +224,22 @@ fn exit_code_is_returned(method: StartMethod) -> Result<(), Failed> {
 fn panic_gives_exit_1_and_message(method: StartMethod) -> Result<(), Failed> {
     let mut p = started(&PANIC_WITH, "something broke".to_string(), method)?;
     check(p.join()? == 1, "exit code 1")?;
-    check(
-        p.panic_message() == Some("something broke"),
-        format!("{:?}", p.panic_message()),
-    )
+    check(p.panic_message() == Some("something broke"), format!("{:?}", p.panic_message()))
 }
 
 fn terminate_and_kill_and_join_timeout(method: StartMethod) -> Result<(), Failed> {
     let mut p = started(&SLEEP_FOREVER, (), method)?;
-    check(
-        p.join_timeout(Duration::from_millis(100))?.is_none(),
-        "still running",
-    )?;
+    check(p.join_timeout(Duration::from_millis(100))?.is_none(), "still running")?;
     check(p.is_alive(), "alive")?;
     p.terminate()?;
     let code = p.join_timeout(Duration::from_secs(10))?;
-    check(
-        code == Some(-15),
-        format!("terminate gives -15, got {code:?}"),
-    )?;
+    check(code == Some(-15), format!("terminate gives -15, got {code:?}"))?;
     check(!p.is_alive(), "dead")?;
     let mut p = started(&SLEEP_FOREVER, (), method)?;
     p.kill()?;
     let code = p.join()?;
     let expected = if cfg!(windows) { -15 } else { -9 };
-    check(
-        code == expected,
-        format!("kill gives {expected}, got {code}"),
-    )
+    check(code == expected, format!("kill gives {expected}, got {code}"))
 }
 
 fn queue_writer_reader_terminate(method: StartMethod) -> Result<(), Failed> {
@@ -336,17 +247,8 @@ fn queue_writer_reader_terminate(method: StartMethod) -> Result<(), Failed> {
     let mut writer = started(&WRITER, q.clone(), method)?;
     let mut reader = started(&READER, (q.clone(), out.clone()), method)?;
     check(writer.join()? == 0, "writer exit 0")?;
-    let got: Vec<String> = (0..3)
-        .map(|_| out.get_timeout(Duration::from_secs(20)))
-        .collect::<Result<_, _>>()?;
-    check(
-        got == [
-            "Get A from queue.",
-            "Get B from queue.",
-            "Get C from queue.",
-        ],
-        format!("{got:?}"),
-    )?;
+    let got: Vec<String> = (0..3).map(|_| out.get_timeout(Duration::from_secs(20))).collect::<Result<_, _>>()?;
+    check(got == ["Get A from queue.", "Get B from queue.", "Get C from queue."], format!("{got:?}"))?;
     // The reader is blocked in get: terminate it, as the chapter does.
     reader.terminate()?;
     let code = reader.join()?;
@@ -361,16 +263,10 @@ fn pipe_values_then_eof(method: StartMethod) -> Result<(), Failed> {
     let (mine, theirs) = pipe()?;
     let mut p = started(&PIPE_SENDER, theirs, method)?;
     let first: (String, Vec<i32>) = mine.recv_timeout(Duration::from_secs(20))?;
-    check(
-        first == ("hello".to_string(), vec![1, 2, 3]),
-        format!("{first:?}"),
-    )?;
+    check(first == ("hello".to_string(), vec![1, 2, 3]), format!("{first:?}"))?;
     check(mine.recv::<i32>()? == 42, "second value")?;
     check(p.join()? == 0, "exit 0")?;
-    check(
-        matches!(mine.recv::<i32>(), Err(ChannelError::Eof)),
-        "EOF once the child is gone",
-    )
+    check(matches!(mine.recv::<i32>(), Err(ChannelError::Eof)), "EOF once the child is gone")
 }
 
 fn child_sees_eof_when_parent_closes(method: StartMethod) -> Result<(), Failed> {
@@ -391,68 +287,38 @@ fn oversize_message_refused_in_child(method: StartMethod) -> Result<(), Failed> 
     let theirs = theirs.with_limit(1000);
     let mut p = started(&SEND_TOO_BIG, (theirs, 5000), method)?;
     let next: String = mine.recv_timeout(Duration::from_secs(20))?;
-    check(
-        next == "after",
-        "the refused message left nothing in the pipe",
-    )?;
+    check(next == "after", "the refused message left nothing in the pipe")?;
     check(p.join()? == 0, "child saw TooLarge")
 }
 
 fn overlap(spans: &[(u32, u128, u128)]) -> usize {
-    spans
-        .iter()
-        .map(|&(_, s, _)| {
-            spans
-                .iter()
-                .filter(|&&(_, s2, e2)| s2 <= s && s < e2)
-                .count()
-        })
-        .max()
-        .unwrap_or(0)
+    spans.iter().map(|&(_, s, _)| spans.iter().filter(|&&(_, s2, e2)| s2 <= s && s < e2).count()).max().unwrap_or(0)
 }
 
 fn pool_bounds_and_reuses_workers(method: StartMethod) -> Result<(), Failed> {
     let mut pool = Pool::with_method(4, method)?;
-    let handles: Vec<_> = (0..5)
-        .map(|_| pool.apply_async(&TIMED_TASK, 300))
-        .collect::<Result<_, _>>()?;
-    let spans: Vec<_> = handles
-        .iter()
-        .map(|h| h.get(Some(Duration::from_secs(30))))
-        .collect::<Result<_, _>>()?;
+    let handles: Vec<_> = (0..5).map(|_| pool.apply_async(&TIMED_TASK, 300)).collect::<Result<_, _>>()?;
+    let spans: Vec<_> = handles.iter().map(|h| h.get(Some(Duration::from_secs(30)))).collect::<Result<_, _>>()?;
     pool.close();
     pool.join()?;
     let mut pids: Vec<u32> = spans.iter().map(|s| s.0).collect();
     pids.sort();
     pids.dedup();
     check(pids.len() <= 4, format!("at most 4 workers: {pids:?}"))?;
-    check(
-        !pids.contains(&std::process::id()),
-        "tasks ran in other processes",
-    )?;
-    check(
-        overlap(&spans) <= 4,
-        format!("at most 4 at once: {spans:?}"),
-    )?;
+    check(!pids.contains(&std::process::id()), "tasks ran in other processes")?;
+    check(overlap(&spans) <= 4, format!("at most 4 at once: {spans:?}"))?;
     let fifth_start = spans[4].1;
-    check(
-        spans[..4].iter().any(|s| s.2 <= fifth_start),
-        "task 4 started after one of the first four ended",
-    )
+    check(spans[..4].iter().any(|s| s.2 <= fifth_start), "task 4 started after one of the first four ended")
 }
 
 fn pool_task_panic_is_an_error(method: StartMethod) -> Result<(), Failed> {
     let mut pool = Pool::with_method(2, method)?;
     let bad = pool.apply_async(&PANIC_TASK, ())?;
     check(
-        bad.get(Some(Duration::from_secs(20)))
-            == Err(PoolError::Panicked("task failed on purpose".into())),
+        bad.get(Some(Duration::from_secs(20))) == Err(PoolError::Panicked("task failed on purpose".into())),
         "panic",
     )?;
-    check(
-        pool.map(&SQUARE, 0..6)? == vec![0, 1, 4, 9, 16, 25],
-        "map after a panic",
-    )?;
+    check(pool.map(&SQUARE, 0..6)? == vec![0, 1, 4, 9, 16, 25], "map after a panic")?;
     pool.close();
     Ok(pool.join()?)
 }
@@ -462,106 +328,55 @@ fn pool_replaces_killed_worker(method: StartMethod) -> Result<(), Failed> {
     let before = pool.worker_pids();
     #[cfg(unix)]
     {
-        let dead = pool
-            .apply_async(&KILL_SELF, ())?
-            .get(Some(Duration::from_secs(20)));
-        check(
-            matches!(dead, Err(PoolError::WorkerDied { exitcode: -9, .. })),
-            format!("{dead:?}"),
-        )?;
+        let dead = pool.apply_async(&KILL_SELF, ())?.get(Some(Duration::from_secs(20)));
+        check(matches!(dead, Err(PoolError::WorkerDied { exitcode: -9, .. })), format!("{dead:?}"))?;
     }
     #[cfg(windows)]
     {
         // No self-SIGKILL on Windows: kill a worker from outside.
         let h = pool.apply_async(&TIMED_TASK, 5000)?;
         std::thread::sleep(Duration::from_millis(300));
-        let _ = std::process::Command::new("taskkill")
-            .args(["/F", "/PID", &before[0].to_string()])
-            .status();
-        check(
-            matches!(
-                h.get(Some(Duration::from_secs(20))),
-                Err(PoolError::WorkerDied { .. })
-            ),
-            "died",
-        )?;
+        let _ = std::process::Command::new("taskkill").args(["/F", "/PID", &before[0].to_string()]).status();
+        check(matches!(h.get(Some(Duration::from_secs(20))), Err(PoolError::WorkerDied { .. })), "died")?;
     }
-    check(
-        pool.map(&SQUARE, 0..8)? == (0..8).map(|n| n * n).collect::<Vec<i64>>(),
-        "pool goes on",
-    )?;
+    check(pool.map(&SQUARE, 0..8)? == (0..8).map(|n| n * n).collect::<Vec<i64>>(), "pool goes on")?;
     let after = pool.worker_pids();
-    check(
-        after.len() == 2 && after != before,
-        format!("a worker was replaced: {before:?} -> {after:?}"),
-    )?;
+    check(after.len() == 2 && after != before, format!("a worker was replaced: {before:?} -> {after:?}"))?;
     pool.close();
     Ok(pool.join()?)
 }
 
 fn pool_terminate_and_unknown_task(method: StartMethod) -> Result<(), Failed> {
     let mut pool = Pool::with_method(1, method)?;
-    let unknown = pool
-        .apply_async(&UNREGISTERED, ())?
-        .get(Some(Duration::from_secs(20)));
-    check(
-        unknown == Err(PoolError::UnknownTask("unregistered".into())),
-        format!("{unknown:?}"),
-    )?;
+    let unknown = pool.apply_async(&UNREGISTERED, ())?.get(Some(Duration::from_secs(20)));
+    check(unknown == Err(PoolError::UnknownTask("unregistered".into())), format!("{unknown:?}"))?;
     let running = pool.apply_async(&TIMED_TASK, 10_000)?;
     let queued = pool.apply_async(&SQUARE, 3)?;
     std::thread::sleep(Duration::from_millis(200));
     let t = Instant::now();
     pool.terminate();
     pool.join()?;
-    check(
-        t.elapsed() < Duration::from_secs(5),
-        "terminate does not wait for running tasks",
-    )?;
-    check(
-        running.get(None) == Err(PoolError::Terminated),
-        "running task terminated",
-    )?;
-    check(
-        queued.get(None) == Err(PoolError::Terminated),
-        "queued task terminated",
-    )?;
-    check(
-        pool.apply_async(&SQUARE, 1).err() == Some(PoolError::Closed),
-        "closed after terminate",
-    )
+    check(t.elapsed() < Duration::from_secs(5), "terminate does not wait for running tasks")?;
+    check(running.get(None) == Err(PoolError::Terminated), "running task terminated")?;
+    check(queued.get(None) == Err(PoolError::Terminated), "queued task terminated")?;
+    check(pool.apply_async(&SQUARE, 1).err() == Some(PoolError::Closed), "closed after terminate")
 }
 
 fn manager_master_and_worker_processes() -> Result<(), Failed> {
-    let manager = Manager::builder()
-        .queue("task")
-        .queue("result")
-        .authkey(b"abc".to_vec())
-        .start()?;
+    let manager = Manager::builder().queue("task").queue("result").authkey(b"abc".to_vec()).start()?;
     let addr = manager.address().to_string();
     let master = Client::connect(manager.address(), b"abc")?;
     for n in 1..=10i64 {
         master.queue("task").put(&n)?;
     }
-    let mut intruder = started(
-        &MANAGER_WORKER,
-        (addr.clone(), b"wrong".to_vec()),
-        StartMethod::Spawn,
-    )?;
+    let mut intruder = started(&MANAGER_WORKER, (addr.clone(), b"wrong".to_vec()), StartMethod::Spawn)?;
     check(intruder.join()? == 7, "wrong key refused in the worker")?;
     let mut worker = started(&MANAGER_WORKER, (addr, b"abc".to_vec()), StartMethod::Spawn)?;
     let mut results = Vec::new();
     for _ in 0..10 {
-        results.push(
-            master
-                .queue("result")
-                .get::<String>(Some(Duration::from_secs(20)))?,
-        );
+        results.push(master.queue("result").get::<String>(Some(Duration::from_secs(20)))?);
     }
-    check(
-        results.contains(&"7 * 7 = 49".to_string()),
-        format!("{results:?}"),
-    )?;
+    check(results.contains(&"7 * 7 = 49".to_string()), format!("{results:?}"))?;
     check(worker.join()? == 0, "worker ends on an empty queue")?;
     master.shutdown()?;
     manager.wait();
@@ -574,67 +389,33 @@ fn subprocess_call_and_exit_codes() -> Result<(), Failed> {
     #[cfg(unix)]
     {
         let mut p = subprocess::Popen::spawn(&tool_argv(&["sleep"]), false)?;
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(p.pid() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        )?;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(p.pid() as i32), nix::sys::signal::Signal::SIGTERM)?;
         check(p.wait()? == -15, "a signal reads as its negative number")?;
     }
     Ok(())
 }
 
 fn subprocess_communicate() -> Result<(), Failed> {
-    let done = subprocess::run(
-        &tool_argv(&["upper"]),
-        Some(b"python.org\n"),
-        Some(Duration::from_secs(20)),
-    )?;
-    check(
-        done.code == 0 && done.stdout == b"PYTHON.ORG\n" && done.stderr == b"read 11 bytes",
-        format!("{done:?}"),
-    )?;
+    let done = subprocess::run(&tool_argv(&["upper"]), Some(b"python.org\n"), Some(Duration::from_secs(20)))?;
+    check(done.code == 0 && done.stdout == b"PYTHON.ORG\n" && done.stderr == b"read 11 bytes", format!("{done:?}"))?;
     // 4 MiB in and 4 MiB back on both stdout and stderr: far past any pipe buffer.
     let big = vec![b'x'; 4 << 20];
-    let done = subprocess::run(
-        &tool_argv(&["echo-big"]),
-        Some(&big),
-        Some(Duration::from_secs(60)),
-    )?;
-    check(
-        done.stdout.len() == big.len() && done.stderr.len() == big.len(),
-        "no pipe deadlock",
-    )
+    let done = subprocess::run(&tool_argv(&["echo-big"]), Some(&big), Some(Duration::from_secs(60)))?;
+    check(done.stdout.len() == big.len() && done.stderr.len() == big.len(), "no pipe deadlock")
 }
 
 fn subprocess_timeout_kills() -> Result<(), Failed> {
     let t = Instant::now();
-    let err = subprocess::run(
-        &tool_argv(&["sleep"]),
-        None,
-        Some(Duration::from_millis(300)),
-    )
-    .expect_err("timeout");
-    check(
-        matches!(err, SubprocessError::Timeout { .. }),
-        err.to_string(),
-    )?;
-    check(
-        t.elapsed() < Duration::from_secs(10),
-        "killed at the timeout",
-    )
+    let err = subprocess::run(&tool_argv(&["sleep"]), None, Some(Duration::from_millis(300))).expect_err("timeout");
+    check(matches!(err, SubprocessError::Timeout { .. }), err.to_string())?;
+    check(t.elapsed() < Duration::from_secs(10), "killed at the timeout")
 }
 
 fn subprocess_missing_program() -> Result<(), Failed> {
     let err = subprocess::call(&["no-such-program-procthread"]).expect_err("missing");
-    check(
-        err.to_string() == "program not found: no-such-program-procthread",
-        err.to_string(),
-    )?;
+    check(err.to_string() == "program not found: no-such-program-procthread", err.to_string())?;
     let empty: [&str; 0] = [];
-    check(
-        matches!(subprocess::call(&empty), Err(SubprocessError::EmptyCommand)),
-        "empty argv",
-    )
+    check(matches!(subprocess::call(&empty), Err(SubprocessError::EmptyCommand)), "empty argv")
 }
 
 #[cfg(unix)]
@@ -650,10 +431,7 @@ fn fork_returns_twice() -> Result<(), Failed> {
             drop(tx);
             let (pid, ppid): (u32, Option<u32>) = rx.recv()?;
             check(pid == child.pid(), "the parent learns the child's pid")?;
-            check(
-                ppid == Some(std::process::id()),
-                "the child learns its parent",
-            )?;
+            check(ppid == Some(std::process::id()), "the child learns its parent")?;
             check(child.wait()? == 3, "exit status")?;
         }
     }
@@ -673,17 +451,11 @@ fn fork_refused_when_multithreaded() -> Result<(), Failed> {
     }
     drop(tx);
     let _ = t.join();
-    check(
-        matches!(r, Err(ProcessError::ForkUnsafe { threads: 2 })),
-        format!("{r:?}"),
-    )
+    check(matches!(r, Err(ProcessError::ForkUnsafe { threads: 2 })), format!("{r:?}"))
 }
 
 #[cfg(windows)]
 fn fork_is_unsupported() -> Result<(), Failed> {
     let mut p = Process::new(&EXIT_WITH, 0).start_method(StartMethod::Fork);
-    check(
-        matches!(p.start(), Err(ProcessError::Unsupported { .. })),
-        "fork unsupported",
-    )
+    check(matches!(p.start(), Err(ProcessError::Unsupported { .. })), "fork unsupported")
 }

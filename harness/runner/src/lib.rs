@@ -1,1 +1,21 @@
+//! The harness: runs scenarios on every backend in isolated executor processes, judges them,
+//! and normalizes their traces for snapshots. The `harness` binary is its command line.
 
+pub mod events;
+pub mod exec;
+pub mod os;
+pub mod outcome;
+pub mod run;
+pub mod snapshots;
+pub mod tool;
+
+/// Entry points this program's children may run: actors started as processes, pool tasks.
+pub static REGISTRY: procthread::Registry = &[&exec::ACTOR_ENTRY, &exec::TASK];
+
+/// Ends this process now with `code`, after flushing stdout and stderr.
+pub fn exit_now(code: i32) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    std::process::exit(code)
+}

@@ -1,1 +1,46 @@
+//! The scenario language: a scenario file describes a program of actors (threads or processes)
+//! built from the chapter's primitives, and what must hold when it has run.
+//!
+//! This crate is pure: a model, a parser and validation, with no OS code, so a file parses and
+//! fails the same way everywhere. The runner (`procthread-harness`) executes the model. The
+//! language is documented, element by element, in `docs/scenarios.md`.
 
+mod backend;
+mod diag;
+mod model;
+mod parse;
+mod template;
+mod tree;
+
+use std::path::{Path, PathBuf};
+
+pub use backend::{Applicability, Backend, applicability, applicable, needs_processes};
+pub use diag::{Diagnostic, Diagnostics, LoadError};
+pub use model::*;
+pub use parse::parse_str;
+pub use template::{BUILTINS, Part, Placeholder, Template};
+
+/// The step verbs, for documentation and error messages.
+pub fn verbs() -> impl Iterator<Item = &'static str> {
+    parse::VERBS.iter().map(|(v, _)| *v)
+}
+
+/// Reads and parses one scenario file.
+pub fn load(path: &Path) -> Result<Scenario, LoadError> {
+    let source =
+        std::fs::read_to_string(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
+    Ok(parse_str(path, &source)?)
+}
+
+/// The `*.toml` files of a directory, sorted by name.
+pub fn discover(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests;

@@ -15,8 +15,8 @@ pub(crate) fn challenge() -> std::io::Result<Vec<u8>> {
 
 fn mac(key: &[u8], challenge: &[u8]) -> HmacSha256 {
     // HMAC takes keys of any length, so this cannot fail.
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+    let mut mac =
+        <HmacSha256 as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
     mac.update(challenge);
     mac
 }

@@ -37,14 +37,7 @@ impl Client {
         let hello: Hello = wire::recv(&stream, 1024)?;
         let challenge = auth::challenge()?;
         let response = auth::answer(key, &hello.challenge);
-        wire::send(
-            &stream,
-            &Answer {
-                response,
-                challenge: challenge.clone(),
-            },
-            limit,
-        )?;
+        wire::send(&stream, &Answer { response, challenge: challenge.clone() }, limit)?;
         match wire::recv::<Verdict>(&stream, 1024) {
             Ok(Verdict::Welcome { response }) if auth::verify(key, &challenge, &response) => {}
             Ok(_) | Err(ManagerError::Channel(crate::ChannelError::Eof)) => {
@@ -52,17 +45,11 @@ impl Client {
             }
             Err(e) => return Err(e),
         }
-        Ok(Client {
-            stream: Mutex::new(stream),
-            limit,
-        })
+        Ok(Client { stream: Mutex::new(stream), limit })
     }
 
     pub fn queue(&self, name: impl Into<String>) -> RemoteQueue<'_> {
-        RemoteQueue {
-            client: self,
-            name: name.into(),
-        }
+        RemoteQueue { client: self, name: name.into() }
     }
 
     fn call(&self, request: &Request) -> Result<Response, ManagerError> {
@@ -86,12 +73,8 @@ fn unexpected(r: Response) -> ManagerError {
 
 impl RemoteQueue<'_> {
     pub fn put<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), ManagerError> {
-        let value = serde_json::to_value(value)
-            .map_err(|e| ManagerError::Channel(crate::ChannelError::Encode(e)))?;
-        match self.client.call(&Request::Put {
-            queue: self.name.clone(),
-            value,
-        })? {
+        let value = serde_json::to_value(value).map_err(|e| ManagerError::Channel(crate::ChannelError::Encode(e)))?;
+        match self.client.call(&Request::Put { queue: self.name.clone(), value })? {
             Response::Done => Ok(()),
             other => Err(self.refusal(other)),
         }
@@ -100,12 +83,10 @@ impl RemoteQueue<'_> {
     /// Takes the oldest value, waiting up to `timeout` (`None`: for ever); [`ManagerError::Empty`] then.
     pub fn get<T: DeserializeOwned>(&self, timeout: Option<Duration>) -> Result<T, ManagerError> {
         let timeout_ms = timeout.map(|t| t.as_millis().min(u64::MAX as u128) as u64);
-        match self.client.call(&Request::Get {
-            queue: self.name.clone(),
-            timeout_ms,
-        })? {
-            Response::Value(v) => serde_json::from_value(v)
-                .map_err(|e| ManagerError::Channel(crate::ChannelError::Decode(e))),
+        match self.client.call(&Request::Get { queue: self.name.clone(), timeout_ms })? {
+            Response::Value(v) => {
+                serde_json::from_value(v).map_err(|e| ManagerError::Channel(crate::ChannelError::Decode(e)))
+            }
             other => Err(self.refusal(other)),
         }
     }
@@ -114,10 +95,9 @@ impl RemoteQueue<'_> {
         match r {
             Response::Empty => ManagerError::Empty(self.name.clone()),
             Response::ShuttingDown => ManagerError::ShuttingDown,
-            Response::UnknownQueue { known } => ManagerError::UnknownQueue {
-                name: self.name.clone(),
-                known: known.join(", "),
-            },
+            Response::UnknownQueue { known } => {
+                ManagerError::UnknownQueue { name: self.name.clone(), known: known.join(", ") }
+            }
             other => unexpected(other),
         }
     }
@@ -129,12 +109,7 @@ mod tests {
     use crate::manager::Manager;
 
     fn manager() -> Manager {
-        Manager::builder()
-            .queue("task")
-            .queue("result")
-            .authkey(b"abc".to_vec())
-            .start()
-            .expect("start")
+        Manager::builder().queue("task").queue("result").authkey(b"abc".to_vec()).start().expect("start")
     }
 
     #[test]
@@ -156,9 +131,7 @@ mod tests {
             loop {
                 match c.queue("task").get::<i64>(Some(Duration::from_millis(200))) {
                     Ok(n) => {
-                        c.queue("result")
-                            .put(&format!("{n} * {n} = {}", n * n))
-                            .expect("put");
+                        c.queue("result").put(&format!("{n} * {n} = {}", n * n)).expect("put");
                         done += 1;
                     }
                     Err(ManagerError::Empty(q)) => {
@@ -169,14 +142,8 @@ mod tests {
                 }
             }
         });
-        let results: Vec<String> = (0..10)
-            .map(|_| {
-                master
-                    .queue("result")
-                    .get(Some(Duration::from_secs(10)))
-                    .expect("result")
-            })
-            .collect();
+        let results: Vec<String> =
+            (0..10).map(|_| master.queue("result").get(Some(Duration::from_secs(10))).expect("result")).collect();
         assert_eq!(results[3], "3 * 3 = 9");
         assert_eq!(worker.join().expect("worker"), 10);
         master.shutdown().expect("shutdown");
@@ -195,38 +162,16 @@ mod tests {
         let m = manager();
         let c = Client::connect(m.address(), b"abc").expect("connect");
         let err = c.queue("nope").put(&1).expect_err("unknown");
-        assert_eq!(
-            err.to_string(),
-            "unknown queue \"nope\"; the manager serves: result, task"
-        );
+        assert_eq!(err.to_string(), "unknown queue \"nope\"; the manager serves: result, task");
     }
 
     #[test]
     fn oversize_message_is_refused_and_connection_goes_on() {
-        let m = Manager::builder()
-            .queue("q")
-            .authkey(b"k".to_vec())
-            .max_message(1 << 20)
-            .start()
-            .expect("start");
+        let m = Manager::builder().queue("q").authkey(b"k".to_vec()).max_message(1 << 20).start().expect("start");
         let c = Client::connect(m.address(), b"k").expect("connect");
-        let err = c
-            .queue("q")
-            .put(&"x".repeat(DEFAULT_MAX_MESSAGE + 1))
-            .expect_err("too large");
-        assert!(
-            matches!(
-                err,
-                ManagerError::Channel(crate::ChannelError::TooLarge { .. })
-            ),
-            "{err}"
-        );
+        let err = c.queue("q").put(&"x".repeat(DEFAULT_MAX_MESSAGE + 1)).expect_err("too large");
+        assert!(matches!(err, ManagerError::Channel(crate::ChannelError::TooLarge { .. })), "{err}");
         c.queue("q").put(&1).expect("small put still works");
-        assert_eq!(
-            c.queue("q")
-                .get::<i32>(Some(Duration::from_secs(1)))
-                .expect("get"),
-            1
-        );
+        assert_eq!(c.queue("q").get::<i32>(Some(Duration::from_secs(1))).expect("get"), 1);
     }
 }

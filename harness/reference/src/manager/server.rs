@@ -62,28 +62,13 @@ impl ManagerBuilder {
     pub fn start(self) -> std::io::Result<Manager> {
         let listener = TcpListener::bind(self.address)?;
         let address = listener.local_addr()?;
-        let queues = self
-            .queues
-            .iter()
-            .map(|q| (q.clone(), Arc::new(ServedQueue::default())))
-            .collect();
-        let shared = Arc::new(Shared {
-            queues,
-            key: self.key,
-            limit: self.limit,
-            stopping: AtomicBool::new(false),
-        });
+        let queues = self.queues.iter().map(|q| (q.clone(), Arc::new(ServedQueue::default()))).collect();
+        let shared = Arc::new(Shared { queues, key: self.key, limit: self.limit, stopping: AtomicBool::new(false) });
         let acceptor = {
             let shared = shared.clone();
-            std::thread::Builder::new()
-                .name("manager-accept".into())
-                .spawn(move || accept_loop(&listener, &shared))?
+            std::thread::Builder::new().name("manager-accept".into()).spawn(move || accept_loop(&listener, &shared))?
         };
-        Ok(Manager {
-            address,
-            shared,
-            acceptor: Some(acceptor),
-        })
+        Ok(Manager { address, shared, acceptor: Some(acceptor) })
     }
 }
 
@@ -163,15 +148,13 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
         }
         let Ok(stream) = stream else { continue };
         let shared = shared.clone();
-        let _ = std::thread::Builder::new()
-            .name("manager-conn".into())
-            .spawn(move || {
-                if let Ok(Some(())) = serve(&stream, &shared)
-                    && let Some(a) = address
-                {
-                    stop(&shared, a);
-                }
-            });
+        let _ = std::thread::Builder::new().name("manager-conn".into()).spawn(move || {
+            if let Ok(Some(())) = serve(&stream, &shared)
+                && let Some(a) = address
+            {
+                stop(&shared, a);
+            }
+        });
     }
 }
 
@@ -180,13 +163,7 @@ fn serve(stream: &TcpStream, shared: &Shared) -> Result<Option<()>, ManagerError
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
     let challenge = auth::challenge()?;
-    wire::send(
-        stream,
-        &Hello {
-            challenge: challenge.clone(),
-        },
-        shared.limit,
-    )?;
+    wire::send(stream, &Hello { challenge: challenge.clone() }, shared.limit)?;
     let answer: Answer = wire::recv(stream, 1024)?;
     if !auth::verify(&shared.key, &challenge, &answer.response) {
         let _ = wire::send(stream, &Verdict::Refused, shared.limit);
@@ -209,10 +186,7 @@ fn serve(stream: &TcpStream, shared: &Shared) -> Result<Option<()>, ManagerError
             Request::Put { queue, value } => match shared.queues.get(&queue) {
                 None => unknown(shared),
                 Some(q) => {
-                    q.items
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push_back(value);
+                    q.items.lock().unwrap_or_else(|p| p.into_inner()).push_back(value);
                     q.arrived.notify_one();
                     Response::Done
                 }
@@ -249,10 +223,7 @@ fn take(q: &ServedQueue, timeout: Option<Duration>, stopping: &AtomicBool) -> Re
                 if left.is_zero() {
                     return Response::Empty;
                 }
-                q.arrived
-                    .wait_timeout(items, left)
-                    .unwrap_or_else(|p| p.into_inner())
-                    .0
+                q.arrived.wait_timeout(items, left).unwrap_or_else(|p| p.into_inner()).0
             }
         };
     }

@@ -27,14 +27,8 @@ pub(crate) enum Verdict {
 
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum Request {
-    Put {
-        queue: String,
-        value: serde_json::Value,
-    },
-    Get {
-        queue: String,
-        timeout_ms: Option<u64>,
-    },
+    Put { queue: String, value: serde_json::Value },
+    Get { queue: String, timeout_ms: Option<u64> },
     Shutdown,
 }
 
@@ -47,17 +41,10 @@ pub(crate) enum Response {
     ShuttingDown,
 }
 
-pub(crate) fn send<T: Serialize>(
-    stream: &TcpStream,
-    msg: &T,
-    limit: usize,
-) -> Result<(), ManagerError> {
+pub(crate) fn send<T: Serialize>(stream: &TcpStream, msg: &T, limit: usize) -> Result<(), ManagerError> {
     Ok(framing::write_frame(stream, &framing::encode(msg, limit)?)?)
 }
 
-pub(crate) fn recv<T: DeserializeOwned>(
-    stream: &TcpStream,
-    limit: usize,
-) -> Result<T, ManagerError> {
+pub(crate) fn recv<T: DeserializeOwned>(stream: &TcpStream, limit: usize) -> Result<T, ManagerError> {
     Ok(framing::decode(&framing::read_frame(stream, limit)?)?)
 }

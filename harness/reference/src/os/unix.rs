@@ -42,8 +42,9 @@ pub(crate) fn wait_readable(reader: &PipeReader, timeout: Option<Duration>) -> i
     loop {
         let wait = match super::remaining(deadline) {
             None => PollTimeout::NONE,
-            Some(left) => PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
-                .unwrap_or(PollTimeout::MAX),
+            Some(left) => {
+                PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
+            }
         };
         let mut fds = [PollFd::new(reader.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, wait) {
@@ -108,10 +109,7 @@ pub(crate) struct OsChild {
 
 impl OsChild {
     pub(crate) fn from_pid(pid: i32) -> Self {
-        OsChild {
-            pid: Pid::from_raw(pid),
-            exitcode: None,
-        }
+        OsChild { pid: Pid::from_raw(pid), exitcode: None }
     }
 
     pub(crate) fn from_std(child: std::process::Child) -> Self {
@@ -229,9 +227,7 @@ pub(crate) fn close_fds_except(keep: &[u64]) {
     };
     // The listing includes the directory's own descriptor, closed by the time we close the
     // others: `close` then fails with EBADF, which is harmless and ignored.
-    let open: Vec<RawFd> = dir
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
+    let open: Vec<RawFd> = dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
     for fd in open {
         if fd > 2 && !keep.contains(&(fd as u64)) {
             // SAFETY: see the function's contract: nothing in this child will use `fd` again.
@@ -242,11 +238,7 @@ pub(crate) fn close_fds_except(keep: &[u64]) {
 
 /// Number of threads in this process, where the OS tells it cheaply (Linux); `None` elsewhere.
 pub(crate) fn thread_count() -> Option<usize> {
-    if cfg!(target_os = "linux") {
-        std::fs::read_dir("/proc/self/task").ok().map(|d| d.count())
-    } else {
-        None
-    }
+    if cfg!(target_os = "linux") { std::fs::read_dir("/proc/self/task").ok().map(|d| d.count()) } else { None }
 }
 
 #[cfg(test)]
@@ -258,14 +250,8 @@ mod tests {
         let pid = Pid::from_raw(1);
         assert_eq!(exitcode_from_wait(WaitStatus::Exited(pid, 0)), Some(0));
         assert_eq!(exitcode_from_wait(WaitStatus::Exited(pid, 3)), Some(3));
-        assert_eq!(
-            exitcode_from_wait(WaitStatus::Signaled(pid, Signal::SIGTERM, false)),
-            Some(-15)
-        );
-        assert_eq!(
-            exitcode_from_wait(WaitStatus::Signaled(pid, Signal::SIGKILL, true)),
-            Some(-9)
-        );
+        assert_eq!(exitcode_from_wait(WaitStatus::Signaled(pid, Signal::SIGTERM, false)), Some(-15));
+        assert_eq!(exitcode_from_wait(WaitStatus::Signaled(pid, Signal::SIGKILL, true)), Some(-9));
         assert_eq!(exitcode_from_wait(WaitStatus::StillAlive), None);
     }
 }

@@ -45,11 +45,7 @@ fn set_inheritable(raw: RawHandle, on: bool) -> io::Result<()> {
     let flags = if on { HANDLE_FLAG_INHERIT } else { 0 };
     // SAFETY: `raw` is a live handle borrowed for the duration of the call.
     let ok = unsafe { SetHandleInformation(raw as HANDLE, HANDLE_FLAG_INHERIT, flags) };
-    if ok == 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
+    if ok == 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }
 
 /// Anonymous pipes cannot be waited on with a timeout, so this peeks with a short backoff.
@@ -121,10 +117,7 @@ pub(crate) struct OsChild {
 
 impl OsChild {
     pub(crate) fn from_std(child: std::process::Child) -> Self {
-        OsChild {
-            child,
-            exitcode: None,
-        }
+        OsChild { child, exitcode: None }
     }
 
     pub(crate) fn pid(&self) -> u32 {
@@ -188,11 +181,7 @@ pub(crate) fn exitcode_from_std(status: std::process::ExitStatus) -> i32 {
 }
 
 pub(crate) fn exitcode_from_raw(raw: u32) -> i32 {
-    if raw == TERMINATE_CODE {
-        -SIGTERM
-    } else {
-        raw as i32
-    }
+    if raw == TERMINATE_CODE { -SIGTERM } else { raw as i32 }
 }
 
 /// Windows has no process groups to kill as a whole here; a subprocess timeout ends the child.

@@ -21,11 +21,7 @@ pub(crate) struct Jobs<J> {
 impl<J> Jobs<J> {
     pub(crate) fn new() -> Self {
         Jobs {
-            state: Mutex::new(State {
-                pending: VecDeque::new(),
-                closed: false,
-                terminated: false,
-            }),
+            state: Mutex::new(State { pending: VecDeque::new(), closed: false, terminated: false }),
             changed: Condvar::new(),
         }
     }

@@ -85,22 +85,15 @@ pub struct Pool {
 
 impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pool")
-            .field("size", &self.size())
-            .field("method", &self.method)
-            .finish()
+        f.debug_struct("Pool").field("size", &self.size()).field("method", &self.method).finish()
     }
 }
 
 fn start_worker(slot: usize, method: StartMethod) -> Result<Worker, ProcessError> {
-    let (conn, child_end) = pipe().map_err(|source| ProcessError::Start {
-        name: format!("PoolWorker-{slot}"),
-        source,
-    })?;
-    let mut process = Process::new(&WORKER_ENTRY, child_end)
-        .name(format!("PoolWorker-{slot}"))
-        .start_method(method)
-        .daemon(true);
+    let (conn, child_end) =
+        pipe().map_err(|source| ProcessError::Start { name: format!("PoolWorker-{slot}"), source })?;
+    let mut process =
+        Process::new(&WORKER_ENTRY, child_end).name(format!("PoolWorker-{slot}")).start_method(method).daemon(true);
     process.start()?;
     Ok(Worker { process, conn })
 }
@@ -114,19 +107,14 @@ impl Pool {
     pub fn with_method(size: usize, method: StartMethod) -> Result<Pool, ProcessError> {
         let size = size.max(1);
         // Every worker first, then the feeder threads: forks happen while single-threaded.
-        let workers = (1..=size)
-            .map(|slot| start_worker(slot, method))
-            .collect::<Result<Vec<_>, _>>()?;
+        let workers = (1..=size).map(|slot| start_worker(slot, method)).collect::<Result<Vec<_>, _>>()?;
         let mut conns = Vec::with_capacity(size);
         let mut processes = Vec::with_capacity(size);
         for w in workers {
             conns.push(w.conn);
             processes.push(Mutex::new(Some(w.process)));
         }
-        let shared = Arc::new(Shared {
-            jobs: Jobs::new(),
-            processes,
-        });
+        let shared = Arc::new(Shared { jobs: Jobs::new(), processes });
         let feeders = conns
             .into_iter()
             .enumerate()
@@ -135,17 +123,10 @@ impl Pool {
                 std::thread::Builder::new()
                     .name(format!("pool-feeder-{}", slot + 1))
                     .spawn(move || feed(&shared, slot, conn))
-                    .map_err(|source| ProcessError::Start {
-                        name: "pool feeder".into(),
-                        source,
-                    })
+                    .map_err(|source| ProcessError::Start { name: "pool feeder".into(), source })
             })
             .collect::<Result<_, _>>()?;
-        Ok(Pool {
-            shared,
-            feeders,
-            method,
-        })
+        Ok(Pool { shared, feeders, method })
     }
 
     pub fn size(&self) -> usize {
@@ -154,56 +135,34 @@ impl Pool {
 
     /// Pids of the live workers.
     pub fn worker_pids(&self) -> Vec<u32> {
-        self.shared
-            .processes
-            .iter()
-            .filter_map(|p| lock(p).as_ref().and_then(Process::pid))
-            .collect()
+        self.shared.processes.iter().filter_map(|p| lock(p).as_ref().and_then(Process::pid)).collect()
     }
 
     /// Queues `task(args)` for the next free worker.
-    pub fn apply_async<A, R>(
-        &self,
-        task: &'static Task<A, R>,
-        args: A,
-    ) -> Result<AsyncResult<R>, PoolError>
+    pub fn apply_async<A, R>(&self, task: &'static Task<A, R>, args: A) -> Result<AsyncResult<R>, PoolError>
     where
         A: Serialize,
         R: DeserializeOwned + Send + 'static,
     {
-        let args = serde_json::to_string(&args)
-            .map_err(|e| PoolError::Failed(format!("cannot encode arguments: {e}")))?;
+        let args =
+            serde_json::to_string(&args).map_err(|e| PoolError::Failed(format!("cannot encode arguments: {e}")))?;
         let (handle, completer) = result::pending::<R>();
         let done = Box::new(move |outcome: Result<serde_json::Value, PoolError>| {
             completer.complete(outcome.and_then(|v| {
-                serde_json::from_value(v)
-                    .map_err(|e| PoolError::Failed(format!("cannot decode the result: {e}")))
+                serde_json::from_value(v).map_err(|e| PoolError::Failed(format!("cannot decode the result: {e}")))
             }))
         });
-        self.shared.jobs.push(Job {
-            request: Request {
-                task: task.name().to_string(),
-                args,
-            },
-            done,
-        })?;
+        self.shared.jobs.push(Job { request: Request { task: task.name().to_string(), args }, done })?;
         Ok(handle)
     }
 
     /// Runs `task` on every item and returns the results in order (the first error, if any).
-    pub fn map<A, R>(
-        &self,
-        task: &'static Task<A, R>,
-        items: impl IntoIterator<Item = A>,
-    ) -> Result<Vec<R>, PoolError>
+    pub fn map<A, R>(&self, task: &'static Task<A, R>, items: impl IntoIterator<Item = A>) -> Result<Vec<R>, PoolError>
     where
         A: Serialize,
         R: DeserializeOwned + Send + 'static,
     {
-        let handles = items
-            .into_iter()
-            .map(|a| self.apply_async(task, a))
-            .collect::<Result<Vec<_>, _>>()?;
+        let handles = items.into_iter().map(|a| self.apply_async(task, a)).collect::<Result<Vec<_>, _>>()?;
         handles.into_iter().map(|h| h.get(None)).collect()
     }
 
@@ -246,10 +205,7 @@ impl Drop for Pool {
 /// One worker slot's thread: hands the worker one task at a time and replaces it if it dies.
 fn feed(shared: &Shared, slot: usize, mut conn: PipeEnd) {
     while let Some(job) = shared.jobs.next() {
-        let reply = conn
-            .send(&job.request)
-            .map_err(drop)
-            .and_then(|()| conn.recv::<Reply>().map_err(drop));
+        let reply = conn.send(&job.request).map_err(drop).and_then(|()| conn.recv::<Reply>().map_err(drop));
         match reply {
             Ok(reply) => (job.done)(match reply {
                 Reply::Value(v) => Ok(v),

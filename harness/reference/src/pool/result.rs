@@ -33,14 +33,8 @@ pub(crate) struct Completer<R> {
 }
 
 pub(crate) fn pending<R>() -> (AsyncResult<R>, Completer<R>) {
-    let slot = Arc::new(Slot {
-        state: Mutex::new(State::Pending),
-        changed: Condvar::new(),
-    });
-    (
-        AsyncResult { slot: slot.clone() },
-        Completer { slot: Some(slot) },
-    )
+    let slot = Arc::new(Slot { state: Mutex::new(State::Pending), changed: Condvar::new() });
+    (AsyncResult { slot: slot.clone() }, Completer { slot: Some(slot) })
 }
 
 impl<R> Completer<R> {
@@ -80,21 +74,13 @@ impl<R> AsyncResult<R> {
         let mut state = lock(&self.slot);
         while matches!(*state, State::Pending) {
             state = match deadline {
-                None => self
-                    .slot
-                    .changed
-                    .wait(state)
-                    .unwrap_or_else(|p| p.into_inner()),
+                None => self.slot.changed.wait(state).unwrap_or_else(|p| p.into_inner()),
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return false;
                     }
-                    self.slot
-                        .changed
-                        .wait_timeout(state, left)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0
+                    self.slot.changed.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0
                 }
             };
         }
@@ -122,10 +108,7 @@ mod tests {
     #[test]
     fn get_times_out_then_succeeds_once() {
         let (result, completer) = pending::<i32>();
-        assert_eq!(
-            result.get(Some(Duration::from_millis(10))),
-            Err(PoolError::Timeout(Duration::from_millis(10)))
-        );
+        assert_eq!(result.get(Some(Duration::from_millis(10))), Err(PoolError::Timeout(Duration::from_millis(10))));
         completer.complete(Ok(7));
         assert_eq!(result.get(None), Ok(7));
         assert_eq!(result.get(None), Err(PoolError::AlreadyTaken));

@@ -21,9 +21,7 @@ pub struct ThreadPool {
 
 impl std::fmt::Debug for ThreadPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ThreadPool")
-            .field("size", &self.threads.len())
-            .finish()
+        f.debug_struct("ThreadPool").field("size", &self.threads.len()).finish()
     }
 }
 
@@ -33,13 +31,11 @@ impl ThreadPool {
         let threads = (1..=size.max(1))
             .map(|i| {
                 let jobs = jobs.clone();
-                crate::thread::Builder::new()
-                    .name(format!("PoolWorker-{i}"))
-                    .spawn(move || {
-                        while let Some(job) = jobs.next() {
-                            job();
-                        }
-                    })
+                crate::thread::Builder::new().name(format!("PoolWorker-{i}")).spawn(move || {
+                    while let Some(job) = jobs.next() {
+                        job();
+                    }
+                })
             })
             .collect::<std::io::Result<_>>()?;
         Ok(ThreadPool { jobs, threads })
@@ -56,18 +52,12 @@ impl ThreadPool {
         F: FnOnce() -> R + Send + 'static,
     {
         let (handle, done) = result::pending();
-        self.jobs.push(Box::new(move || {
-            done.complete(run_caught(f).map_err(PoolError::Panicked))
-        }))?;
+        self.jobs.push(Box::new(move || done.complete(run_caught(f).map_err(PoolError::Panicked))))?;
         Ok(handle)
     }
 
     /// Applies `f` to every item on the pool and returns the results in order.
-    pub fn map<T, R, F>(
-        &self,
-        f: F,
-        items: impl IntoIterator<Item = T>,
-    ) -> Result<Vec<R>, PoolError>
+    pub fn map<T, R, F>(&self, f: F, items: impl IntoIterator<Item = T>) -> Result<Vec<R>, PoolError>
     where
         T: Send + 'static,
         R: Send + 'static,
@@ -137,10 +127,7 @@ mod tests {
                 .expect("apply")
             })
             .collect();
-        let mut names: Vec<String> = handles
-            .iter()
-            .map(|h| h.get(None).expect("result"))
-            .collect();
+        let mut names: Vec<String> = handles.iter().map(|h| h.get(None).expect("result")).collect();
         names.sort();
         names.dedup();
         assert!(names.len() <= 4, "{names:?}");
@@ -151,13 +138,8 @@ mod tests {
     #[test]
     fn panic_is_an_error_on_its_handle_and_the_pool_goes_on() {
         let mut pool = ThreadPool::new(2).expect("pool");
-        let bad = pool
-            .apply_async(|| -> i32 { panic!("task failed") })
-            .expect("apply");
-        assert_eq!(
-            bad.get(None),
-            Err(PoolError::Panicked("task failed".into()))
-        );
+        let bad = pool.apply_async(|| -> i32 { panic!("task failed") }).expect("apply");
+        assert_eq!(bad.get(None), Err(PoolError::Panicked("task failed".into())));
         assert_eq!(pool.map(|x: i32| x * x, 0..5), Ok(vec![0, 1, 4, 9, 16]));
         pool.close();
         assert_eq!(pool.apply_async(|| 1).err(), Some(PoolError::Closed));
@@ -167,9 +149,7 @@ mod tests {
     #[test]
     fn terminate_discards_queued_tasks() {
         let mut pool = ThreadPool::new(1).expect("pool");
-        let slow = pool
-            .apply_async(|| std::thread::sleep(Duration::from_millis(50)))
-            .expect("apply");
+        let slow = pool.apply_async(|| std::thread::sleep(Duration::from_millis(50))).expect("apply");
         let queued = pool.apply_async(|| 2).expect("apply");
         std::thread::sleep(Duration::from_millis(10));
         pool.terminate();

@@ -1,0 +1,147 @@
+//! The `[expect]` table: what must hold at the end of a run.
+
+use crate::diag::{Sink, one_of};
+use crate::model::{ExitExpect, Expectations, ResourceKind, VarExpect, VarExpectation};
+use crate::tree::{Node, Sp};
+
+use super::Known;
+use super::fields::{self, Fields};
+
+const KEYS: [&str; 5] = ["exit", "variables", "max_concurrent", "max_distinct_pids", "received"];
+
+pub(crate) fn parse(node: &Sp<Node>, known: &Known, sink: &mut Sink<'_>) -> Expectations {
+    let mut out = Expectations::default();
+    let Some(mut f) = Fields::of(node, "`expect`", sink) else { return out };
+    if let Some(t) = f.take("exit") {
+        out.exit = entries(t, "`expect.exit`", sink)
+            .into_iter()
+            .filter_map(|(k, v)| Some((instance(k, known, sink)?, exit(v, sink)?)))
+            .collect();
+    }
+    if let Some(t) = f.take("variables") {
+        out.variables = entries(t, "`expect.variables`", sink)
+            .into_iter()
+            .filter_map(|(k, v)| variable(k, v, known, sink))
+            .collect();
+    }
+    for (key, slot) in [("max_concurrent", &mut out.max_concurrent), ("max_distinct_pids", &mut out.max_distinct_pids)]
+    {
+        if let Some(t) = f.take(key) {
+            *slot = entries(t, &format!("`expect.{key}`"), sink)
+                .into_iter()
+                .filter_map(|(k, v)| {
+                    let pool = pool(k, known, sink)?;
+                    Some((pool, fields::int(v, "a count", 1, 100_000, sink)? as usize))
+                })
+                .collect();
+        }
+    }
+    if let Some(t) = f.take("received") {
+        out.received = entries(t, "`expect.received`", sink)
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let who = instance(k, known, sink)?;
+                let items = fields::array(v, "the values received", sink)?;
+                Some((who, items.iter().filter_map(|i| json(i, sink)).collect()))
+            })
+            .collect();
+    }
+    f.finish(&KEYS, sink);
+    out
+}
+
+fn entries<'t>(node: &'t Sp<Node>, what: &str, sink: &mut Sink<'_>) -> Vec<(&'t Sp<String>, &'t Sp<Node>)> {
+    match Fields::of(node, what, sink) {
+        Some(mut f) => f.rest(),
+        None => Vec::new(),
+    }
+}
+
+fn instance(k: &Sp<String>, known: &Known, sink: &mut Sink<'_>) -> Option<String> {
+    if known.instances.contains(&k.v) {
+        return Some(k.v.clone());
+    }
+    let names: Vec<&str> = known.instances.iter().map(String::as_str).collect();
+    sink.error(
+        &k.span,
+        format!("unknown actor instance `{}`; instances started in this scenario: {}", k.v, one_of(&names)),
+    );
+    None
+}
+
+fn pool(k: &Sp<String>, known: &Known, sink: &mut Sink<'_>) -> Option<String> {
+    if matches!(known.kind_of(&k.v), Some(ResourceKind::Pool { .. })) {
+        return Some(k.v.clone());
+    }
+    let pools: Vec<&str> =
+        known.resources.iter().filter(|(_, r)| r.word() == "pool").map(|(n, _)| n.as_str()).collect();
+    sink.error(&k.span, format!("unknown pool `{}`; pools defined: {}", k.v, one_of(&pools)));
+    None
+}
+
+fn exit(v: &Sp<Node>, sink: &mut Sink<'_>) -> Option<ExitExpect> {
+    match &v.v {
+        Node::Int(n) if (-255..=255).contains(n) => Some(ExitExpect::Code(*n as i32)),
+        Node::Str(s) if s == "terminated" => Some(ExitExpect::Terminated),
+        Node::Str(s) if s == "killed" => Some(ExitExpect::Killed),
+        Node::Str(s) if s == "crashed" => Some(ExitExpect::Crashed),
+        _ => {
+            sink.error(&v.span, "an exit expectation is a code (-255..255) or `terminated`, `killed` or `crashed`");
+            None
+        }
+    }
+}
+
+fn var_expect(v: &Sp<Node>, sink: &mut Sink<'_>) -> Option<VarExpect> {
+    match &v.v {
+        Node::Int(n) => Some(VarExpect::Exactly(*n)),
+        Node::Str(s) if s == "nondeterministic" => Some(VarExpect::Nondeterministic),
+        _ => {
+            sink.error(&v.span, "a variable expectation is an integer or `nondeterministic`");
+            None
+        }
+    }
+}
+
+fn variable(k: &Sp<String>, v: &Sp<Node>, known: &Known, sink: &mut Sink<'_>) -> Option<VarExpectation> {
+    if !matches!(known.kind_of(&k.v), Some(ResourceKind::Variable { .. })) {
+        let vars: Vec<&str> =
+            known.resources.iter().filter(|(_, r)| r.word() == "variable").map(|(n, _)| n.as_str()).collect();
+        sink.error(&k.span, format!("unknown variable `{}`; variables defined: {}", k.v, one_of(&vars)));
+        return None;
+    }
+    let (threads, processes) = if let Node::Table(_) = v.v {
+        let mut f = Fields::of(v, "a per-family variable expectation", sink)?;
+        let t = f.take("threads").and_then(|n| var_expect(n, sink));
+        let p = f.take("processes").and_then(|n| var_expect(n, sink));
+        f.finish(&["threads", "processes"], sink);
+        match (t, p) {
+            (Some(t), Some(p)) => (t, p),
+            _ => {
+                sink.error(&v.span, "a per-family expectation needs both `threads` and `processes`");
+                return None;
+            }
+        }
+    } else {
+        let e = var_expect(v, sink)?;
+        (e.clone(), e)
+    };
+    Some(VarExpectation { variable: k.v.clone(), threads, processes })
+}
+
+fn json(n: &Sp<Node>, sink: &mut Sink<'_>) -> Option<serde_json::Value> {
+    Some(match &n.v {
+        Node::Str(s) => serde_json::Value::from(s.clone()),
+        Node::Int(i) => serde_json::Value::from(*i),
+        Node::Float(f) => serde_json::Value::from(*f),
+        Node::Bool(b) => serde_json::Value::from(*b),
+        Node::Array(items) => serde_json::Value::Array(items.iter().filter_map(|i| json(i, sink)).collect()),
+        other => {
+            sink.error(
+                &n.span,
+                format!("an expected value must be a string, number, boolean or array, found {}", other.kind()),
+            );
+            return None;
+        }
+    })
+}
