@@ -120,7 +120,10 @@ pub fn normalize(scenario: &Scenario, backend: Backend, record: &RunRecord, verd
                 EventKind::Exit { code } => format!("exit   {code}"),
                 _ => continue,
             };
-            out.push_str(&line);
+            // Continuation lines of multi-line output line up under the text.
+            let indented = line.replace('\n', "\n       ");
+            let lines: Vec<&str> = indented.lines().map(str::trim_end).collect();
+            out.push_str(&lines.join("\n"));
             out.push('\n');
         }
         if actor == MAIN
@@ -223,14 +226,14 @@ pub fn judge(scenario: &Scenario, backend: Backend, record: &RunRecord) -> Verdi
             ExitExpect::Crashed => code != 0,
         };
         if !ok && !record.timed_out {
-            fail(&mut v, format!("actor `{name}` ended with {}, expected {want:?}", crate::os::describe_exit(code)));
+            fail(&mut v, format!("actor `{name}` ended with {}, expected {want}", crate::os::describe_exit(code)));
         }
     }
     for (name, want) in &scenario.expect.exit {
         if !exits.contains_key(name.as_str()) {
-            fail(&mut v, format!("actor `{name}` was expected to end ({want:?}) but never did"));
+            fail(&mut v, format!("actor `{name}` was expected to end ({want}) but never did"));
         } else {
-            v.checks.push(format!("exit {name}: {want:?}"));
+            v.checks.push(format!("exit {name}: {want}"));
         }
     }
 
@@ -291,7 +294,7 @@ pub fn judge(scenario: &Scenario, backend: Backend, record: &RunRecord) -> Verdi
             let want: Vec<String> = want.iter().map(|w| w.to_string()).collect();
             fail(&mut v, format!("`{who}` received [{}], expected [{}]", got.join(", "), want.join(", ")));
         } else {
-            v.checks.push(format!("{who} received {} values in order: ok", want.len()));
+            v.checks.push(format!("{who} received the {} expected value(s) in order: ok", want.len()));
         }
     }
     v

@@ -335,6 +335,17 @@ pub enum ExitExpect {
     Crashed,
 }
 
+impl std::fmt::Display for ExitExpect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExitExpect::Code(c) => write!(f, "{c}"),
+            ExitExpect::Terminated => f.write_str("terminated"),
+            ExitExpect::Killed => f.write_str("killed"),
+            ExitExpect::Crashed => f.write_str("crashed"),
+        }
+    }
+}
+
 /// What a variable must hold at the end, in the main actor's view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum VarExpect {

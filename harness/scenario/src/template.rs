@@ -107,6 +107,20 @@ impl Template {
         Ok(Template { source: source.to_string(), parts })
     }
 
+    /// An actor parameter named like a built-in placeholder (the chapter's `run_proc(name)`)
+    /// takes its place: what the author declared wins.
+    pub fn with_params_shadowing(mut self, params: &[String]) -> Template {
+        for part in &mut self.parts {
+            if let Part::Hole(h) = part
+                && let Some(word) = builtin_word(h)
+                && params.iter().any(|p| p == word)
+            {
+                *h = Placeholder::Param(word.to_string());
+            }
+        }
+        self
+    }
+
     /// The placeholders used, in order.
     pub fn holes(&self) -> impl Iterator<Item = &Placeholder> {
         self.parts.iter().filter_map(|p| match p {
@@ -134,6 +148,21 @@ impl Template {
         }
         out
     }
+}
+
+fn builtin_word(h: &Placeholder) -> Option<&'static str> {
+    Some(match h {
+        Placeholder::Pid => "pid",
+        Placeholder::Ppid => "ppid",
+        Placeholder::Name => "name",
+        Placeholder::Thread => "thread",
+        Placeholder::Process => "process",
+        Placeholder::Value => "value",
+        Placeholder::Index => "i",
+        Placeholder::Item => "item",
+        Placeholder::Elapsed => "elapsed",
+        _ => return None,
+    })
 }
 
 fn placeholder(name: &str) -> Option<Placeholder> {
@@ -194,6 +223,13 @@ mod tests {
             holes[1],
             Placeholder::Product(Box::new(Placeholder::Param("n".into())), Box::new(Placeholder::Number(2)))
         );
+    }
+
+    #[test]
+    fn a_parameter_shadows_a_builtin_of_its_name() {
+        let t = Template::parse("{name} {pid}").expect("parses").with_params_shadowing(&["name".to_string()]);
+        let holes: Vec<_> = t.holes().cloned().collect();
+        assert_eq!(holes, [Placeholder::Param("name".into()), Placeholder::Pid]);
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub(crate) fn template(s: &Sp<String>, scope: &Scope<'_>, sink: &mut Sink<'_>) -
         start..start + 1
     };
     let t = match Template::parse(&s.v) {
-        Ok(t) => t,
+        Ok(t) => t.with_params_shadowing(scope.params),
         Err(e) => {
             sink.error(&at(e.offset), format!("{} in template \"{}\"", e.message, s.v));
             return None;
