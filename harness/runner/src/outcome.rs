@@ -175,6 +175,8 @@ pub fn judge(scenario: &Scenario, backend: Backend, record: &RunRecord) -> Verdi
     let fail = |v: &mut Verdict, msg: String| v.failures.push(msg);
     let events = &record.events;
 
+    let expected: HashMap<&str, ExitExpect> = scenario.expect.exit.iter().map(|(a, e)| (a.as_str(), *e)).collect();
+    let main_expect = expected.get(MAIN).copied().unwrap_or(ExitExpect::Code(0));
     if record.timed_out {
         let at = whereabouts(events);
         fail(
@@ -182,10 +184,10 @@ pub fn judge(scenario: &Scenario, backend: Backend, record: &RunRecord) -> Verdi
             format!("timed out after {:?}; the whole process tree was killed; {}", scenario.timeout, at.join("; ")),
         );
     } else if let Some(code) = record.executor_code
-        && code != 0
+        && !exit_matches(code, main_expect)
     {
         let at = whereabouts(events);
-        let mut msg = format!("the executor ended with {}", crate::os::describe_exit(code));
+        let mut msg = format!("the executor ended with {}, expected {main_expect}", crate::os::describe_exit(code));
         if !at.is_empty() {
             msg.push_str(&format!("; {}", at.join("; ")));
         }
@@ -213,19 +215,12 @@ pub fn judge(scenario: &Scenario, backend: Backend, record: &RunRecord) -> Verdi
     if let Some(code) = record.executor_code {
         exits.insert(MAIN, code);
     }
-    let expected: HashMap<&str, ExitExpect> = scenario.expect.exit.iter().map(|(a, e)| (a.as_str(), *e)).collect();
-    let mut names: Vec<&&str> = exits.keys().collect();
+    let mut names: Vec<&&str> = exits.keys().filter(|n| **n != MAIN).collect();
     names.sort();
     for name in names {
         let code = exits[*name];
         let want = expected.get(*name).copied().unwrap_or(ExitExpect::Code(0));
-        let ok = match want {
-            ExitExpect::Code(c) => code == c,
-            ExitExpect::Terminated => code == -15,
-            ExitExpect::Killed => code == kill_code(),
-            ExitExpect::Crashed => code != 0,
-        };
-        if !ok && !record.timed_out {
+        if !exit_matches(code, want) && !record.timed_out {
             fail(&mut v, format!("actor `{name}` ended with {}, expected {want}", crate::os::describe_exit(code)));
         }
     }
@@ -298,6 +293,15 @@ pub fn judge(scenario: &Scenario, backend: Backend, record: &RunRecord) -> Verdi
         }
     }
     v
+}
+
+fn exit_matches(code: i32, want: ExitExpect) -> bool {
+    match want {
+        ExitExpect::Code(c) => code == c,
+        ExitExpect::Terminated => code == -15,
+        ExitExpect::Killed => code == kill_code(),
+        ExitExpect::Crashed => code != 0,
+    }
 }
 
 /// (start, end) of every task of a pool, from its own events.

@@ -77,6 +77,10 @@ pub fn describe_exit(code: i32) -> String {
 }
 
 pub fn segfault() -> ! {
+    // Rust's runtime handles SIGSEGV to detect stack overflows; restore the default action so
+    // the signal ends the process as a real segmentation fault would.
+    // SAFETY: setting a signal's disposition to its default installs no handler code.
+    let _ = unsafe { nix::sys::signal::signal(Signal::SIGSEGV, nix::sys::signal::SigHandler::SigDfl) };
     let _ = nix::sys::signal::raise(Signal::SIGSEGV);
     std::process::abort()
 }
