@@ -89,7 +89,7 @@ impl FloorBoundary for str {
 /// `a`, `a or b`, `a, b or c`: for "expected one of" messages.
 pub(crate) fn one_of(items: &[&str]) -> String {
     match items {
-        [] => "nothing".to_string(),
+        [] => "none".to_string(),
         [one] => format!("`{one}`"),
         [init @ .., last] => {
             let init: Vec<String> = init.iter().map(|s| format!("`{s}`")).collect();

@@ -165,7 +165,7 @@ fn remote_queues_and_resources_are_checked() {
     assert_eq!(
         e,
         [
-            "t.toml:3:8: a resource needs `size`: the number of workers",
+            "t.toml:3:8: resource `pool` needs `size`: the number of workers",
             "t.toml:5:19: manager `m` serves no queue `result`; it serves `task`",
         ]
     );

@@ -43,7 +43,12 @@ pub fn parse_str(path: &Path, source: &str) -> Result<Scenario, Diagnostics> {
     let scenario = parse_into(path, source, &mut sink);
     match scenario {
         Some(s) if sink.found.is_empty() => Ok(s),
-        _ => Err(Diagnostics(sink.found)),
+        _ => {
+            // In file order, whatever pass found them.
+            let mut found = sink.found;
+            found.sort_by_key(|d| (d.line, d.column));
+            Err(Diagnostics(found))
+        }
     }
 }
 
@@ -80,9 +85,10 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
         sink.error(&actors_node.span, "a scenario needs `[actors.main]`, the actor the run starts with");
     }
     let mut instances = vec![MAIN.to_string()];
+    let defined: Vec<&str> = raw_actors.iter().map(|(n, _, _)| n.v.as_str()).collect();
     for (_, _, steps) in &raw_actors {
         if let Some(steps) = steps {
-            collect_instances(steps, &mut instances);
+            collect_instances(steps, &defined, &mut instances);
         }
     }
     let known = Known {
@@ -114,11 +120,11 @@ fn resources(node: &Sp<Node>, sink: &mut Sink<'_>) -> Vec<Resource> {
     let Some(mut f) = Fields::of(node, "`resources`", sink) else { return Vec::new() };
     f.rest()
         .into_iter()
-        .filter_map(|(name, spec)| Some(Resource { name: name.v.clone(), kind: resource_kind(spec, sink)? }))
+        .filter_map(|(name, spec)| Some(Resource { name: name.v.clone(), kind: resource_kind(&name.v, spec, sink)? }))
         .collect()
 }
 
-fn resource_kind(spec: &Sp<Node>, sink: &mut Sink<'_>) -> Option<ResourceKind> {
+fn resource_kind(name: &str, spec: &Sp<Node>, sink: &mut Sink<'_>) -> Option<ResourceKind> {
     let unknown = |sink: &mut Sink<'_>, s: &Sp<String>| {
         sink.error(&s.span, format!("unknown resource kind `{}`; expected {}", s.v, one_of(&RESOURCE_KINDS)));
     };
@@ -139,7 +145,7 @@ fn resource_kind(spec: &Sp<Node>, sink: &mut Sink<'_>) -> Option<ResourceKind> {
             }
         };
     }
-    let mut f = Fields::of(spec, "a resource", sink)?;
+    let mut f = Fields::of(spec, format!("resource `{name}`"), sink)?;
     let Some(kind) = f.take("kind").and_then(|k| fields::string(k, "`kind`", sink)) else {
         sink.error(&spec.span, format!("a resource table needs `kind`: {}", one_of(&RESOURCE_KINDS)));
         return None;
@@ -222,13 +228,15 @@ fn actor_tables<'t>(node: &'t Sp<Node>, sink: &mut Sink<'_>) -> Vec<RawActor<'t>
 }
 
 /// Instance names written literally in `start`/`fork` steps (`as`, or the definition's name).
-fn collect_instances(node: &Sp<Node>, out: &mut Vec<String>) {
+fn collect_instances(node: &Sp<Node>, defined: &[&str], out: &mut Vec<String>) {
     match &node.v {
-        Node::Array(items) => items.iter().for_each(|i| collect_instances(i, out)),
+        Node::Array(items) => items.iter().for_each(|i| collect_instances(i, defined, out)),
         Node::Table(t) => {
             let get = |k: &str| t.iter().find(|(key, _)| key.v == k).map(|(_, v)| &v.v);
             let started = get("start").or_else(|| get("fork"));
-            if let Some(Node::Str(def)) = started {
+            if let Some(Node::Str(def)) = started
+                && defined.contains(&def.as_str())
+            {
                 let name = match get("as") {
                     Some(Node::Str(n)) if !n.contains('{') => n.clone(),
                     Some(_) => String::new(),
@@ -240,7 +248,7 @@ fn collect_instances(node: &Sp<Node>, out: &mut Vec<String>) {
             }
             for key in ["do", "loop"] {
                 if let Some((_, v)) = t.iter().find(|(k, _)| k.v == key) {
-                    collect_instances(v, out);
+                    collect_instances(v, defined, out);
                 }
             }
         }

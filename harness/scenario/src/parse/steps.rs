@@ -312,6 +312,10 @@ impl StepParser<'_, '_, '_> {
 
     fn instance(&mut self, node: &Sp<Node>) -> Option<String> {
         let s = fields::string(node, "an actor instance", self.sink)?;
+        if s.v == crate::model::MAIN {
+            self.sink.error(&s.span, "`main` is the run itself: it cannot be joined, terminated or killed");
+            return None;
+        }
         if self.known.instances.contains(&s.v) {
             return Some(s.v);
         }
