@@ -101,8 +101,13 @@ pub fn exitcode(status: ExitStatus) -> i32 {
     }
 }
 
+/// Plain codes as numbers; NTSTATUS-style codes (a crash) in hex as well, as Windows shows them.
 pub fn describe_exit(code: i32) -> String {
-    format!("exit code {code} ({:#x})", code as u32)
+    if (0..=0xFFFF).contains(&code) || code == -15 {
+        format!("exit code {code}")
+    } else {
+        format!("exit code {code} ({:#010x})", code as u32)
+    }
 }
 
 pub fn segfault() -> ! {
