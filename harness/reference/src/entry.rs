@@ -208,7 +208,14 @@ pub(crate) fn finish(status: &std::io::PipeWriter, panic: Option<String>, code: 
     std::process::exit(code);
 }
 
+/// Only a panic is reported: an empty status pipe means the entry returned normally, which
+/// keeps the common path to one `exit`.
 pub(crate) fn send_report(status: &std::io::PipeWriter, panic: Option<String>) {
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    if panic.is_none() {
+        return;
+    }
     let panic = panic.map(|mut m| {
         let mut cut = m.len().min(4096);
         while !m.is_char_boundary(cut) {

@@ -1,25 +1,25 @@
 //! `Local`: per-object thread-local storage, like the chapter's `threading.local`.
 //!
-//! Values live in the storing thread's own thread-local map, keyed by the `Local`'s unique id
+//! Values live in the storing thread's own thread-local table, indexed by the `Local`'s unique id
 //! (ids are never reused). They are dropped when that thread exits, so a new thread, even one
-//! the OS gives a recycled thread id, starts with nothing.
+//! the OS gives a recycled thread id, starts with nothing. Setting a value where one of the same
+//! type is already stored overwrites it in place, without allocating.
 
 use std::any::Any;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
-    static SLOTS: RefCell<HashMap<u64, Box<dyn Any>>> = RefCell::new(HashMap::new());
+    static SLOTS: RefCell<Vec<Option<Box<dyn Any>>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// One thread-local variable, shareable between threads: each thread sees only what it set.
 #[derive(Debug)]
 pub struct Local<T> {
-    id: u64,
+    id: usize,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -36,17 +36,27 @@ impl<T: 'static> Local<T> {
 
     /// Binds this thread's value.
     pub fn set(&self, value: T) {
-        SLOTS.with(|s| s.borrow_mut().insert(self.id, Box::new(value)));
+        SLOTS.with(|s| {
+            let mut slots = s.borrow_mut();
+            if slots.len() <= self.id {
+                slots.resize_with(self.id + 1, || None);
+            }
+            match slots[self.id].as_mut().and_then(|b| b.downcast_mut::<T>()) {
+                Some(v) => *v = value,
+                None => slots[self.id] = Some(Box::new(value)),
+            }
+        });
     }
 
     /// Calls `f` with this thread's value, `None` if this thread never set one.
     pub fn with<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
-        SLOTS.with(|s| f(s.borrow().get(&self.id).and_then(|v| v.downcast_ref())))
+        SLOTS.with(|s| f(s.borrow().get(self.id).and_then(|v| v.as_ref()?.downcast_ref())))
     }
 
     /// Removes and returns this thread's value.
     pub fn take(&self) -> Option<T> {
-        SLOTS.with(|s| s.borrow_mut().remove(&self.id)).and_then(|v| v.downcast().ok()).map(|b| *b)
+        let taken = SLOTS.with(|s| s.borrow_mut().get_mut(self.id).and_then(Option::take));
+        taken.and_then(|v| v.downcast().ok()).map(|b| *b)
     }
 }
 

@@ -4,16 +4,23 @@
 //! may release it, as in CPython), guards no data, and never poisons: a thread that panics
 //! holding a guard releases the lock as the guard drops. Releasing an unlocked lock is an error.
 
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use crate::error::LockError;
 
 /// A plain lock: `acquire`/`release` for the chapter's `try`/`finally` shape, or a guard.
+///
+/// Uncontended, acquiring and releasing are one atomic operation each; a thread that finds the
+/// lock taken spins briefly, then sleeps on a condition variable that a release signals only
+/// when someone is waiting.
 #[derive(Debug, Default)]
 pub struct Lock {
-    locked: Mutex<bool>,
+    locked: AtomicBool,
+    waiters: AtomicUsize,
+    sleep: Mutex<()>,
     freed: Condvar,
 }
 
@@ -23,54 +30,87 @@ pub struct LockGuard<'a> {
     lock: &'a Lock,
 }
 
+const SPINS: u32 = 100;
+
 impl Lock {
     pub fn new() -> Self {
         Self::default()
     }
 
-    fn state(&self) -> MutexGuard<'_, bool> {
-        self.locked.lock().unwrap_or_else(|p| p.into_inner())
+    fn try_take(&self) -> bool {
+        self.locked.compare_exchange(false, true, Ordering::SeqCst, Ordering::Relaxed).is_ok()
+    }
+
+    fn spin(&self) -> bool {
+        for _ in 0..SPINS {
+            if !self.locked.load(Ordering::Relaxed) && self.try_take() {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        false
     }
 
     /// Waits until the lock is free and takes it.
     pub fn acquire(&self) {
-        let mut locked = self.state();
-        while *locked {
-            locked = self.freed.wait(locked).unwrap_or_else(|p| p.into_inner());
+        if self.try_take() || self.spin() {
+            return;
         }
-        *locked = true;
+        self.acquire_slow(None);
+    }
+
+    /// Sleeps until the lock is taken or the deadline passes. The waiter count is raised before
+    /// the last attempt, so a release either sees it (and signals) or happened before that
+    /// attempt (which then succeeds): no wake-up is lost.
+    fn acquire_slow(&self, deadline: Option<Instant>) -> bool {
+        let mut guard = self.sleep.lock().unwrap_or_else(|p| p.into_inner());
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        let taken = loop {
+            if self.try_take() {
+                break true;
+            }
+            guard = match deadline {
+                None => self.freed.wait(guard).unwrap_or_else(|p| p.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break false;
+                    }
+                    self.freed.wait_timeout(guard, left).unwrap_or_else(|p| p.into_inner()).0
+                }
+            };
+        };
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        taken
     }
 
     /// Takes the lock if it becomes free within `timeout`; `false` otherwise.
     /// A zero timeout is CPython's `acquire(blocking=False)`.
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut locked = self.state();
-        while *locked {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            locked = self.freed.wait_timeout(locked, left).unwrap_or_else(|p| p.into_inner()).0;
+        if self.try_take() {
+            return true;
         }
-        *locked = true;
-        true
+        if timeout.is_zero() {
+            return false;
+        }
+        self.spin() || self.acquire_slow(Some(Instant::now() + timeout))
     }
 
     /// Frees the lock; any thread may do it. [`LockError::NotLocked`] if it was free.
     pub fn release(&self) -> Result<(), LockError> {
-        let mut locked = self.state();
-        if !*locked {
+        if !self.locked.swap(false, Ordering::SeqCst) {
             return Err(LockError::NotLocked);
         }
-        *locked = false;
-        drop(locked);
-        self.freed.notify_one();
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            // Taking the mutex orders this signal after a waiter's last attempt.
+            let _guard = self.sleep.lock().unwrap_or_else(|p| p.into_inner());
+            self.freed.notify_one();
+        }
         Ok(())
     }
 
     pub fn is_locked(&self) -> bool {
-        *self.state()
+        self.locked.load(Ordering::SeqCst)
     }
 
     /// Acquires and returns a guard that releases on drop.
@@ -155,7 +195,7 @@ impl Drop for RLockGuard<'_> {
 mod tests {
     use super::*;
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::atomic::AtomicI64;
 
     /// The chapter's balance with the lock: separate load and store inside acquire/release.
     #[test]
@@ -182,6 +222,30 @@ mod tests {
             t.join().expect("thread");
         }
         assert_eq!(balance.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn many_threads_contending_lose_nothing_and_wake_up() {
+        let lock = Arc::new(Lock::new());
+        let count = Arc::new(AtomicI64::new(0));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (lock, count) = (lock.clone(), count.clone());
+                std::thread::spawn(move || {
+                    for i in 0..20_000 {
+                        lock.acquire();
+                        let c = count.load(Ordering::Relaxed);
+                        if i % 1000 == 0 {
+                            std::thread::yield_now(); // holders sometimes sleep: waiters must park
+                        }
+                        count.store(c + 1, Ordering::Relaxed);
+                        lock.release().expect("held");
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().expect("thread"));
+        assert_eq!(count.load(Ordering::Relaxed), 80_000);
     }
 
     #[test]

@@ -1,5 +1,9 @@
-//! The events a run records: one JSON line each, appended to a file by every actor (thread or
-//! process) as it goes, so that a run killed at its timeout still tells where each actor was.
+//! The events a run records: one JSON line each, written by every actor (thread or process) as
+//! it goes, so that a run killed at its timeout still tells where each actor was.
+//!
+//! Each process appends to a file of its own in the run's events directory (threads of one
+//! process take turns on it). Appends from several processes to one file are atomic on Linux,
+//! but not everywhere (Wine's emulation of Windows appends loses lines), so no file is shared.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -49,12 +53,12 @@ pub enum EventKind {
     Variable { name: String, value: i64 },
 }
 
-/// Appends events to the run's log. Each event is one `write` of one line to a file opened for
-/// appending, so lines from threads and processes never interleave.
+/// Appends events to this process's file in the run's events directory.
 #[derive(Debug)]
 pub struct EventLog {
-    path: PathBuf,
-    file: Mutex<File>,
+    dir: PathBuf,
+    /// The file and the pid it belongs to: a forked child notices the change and opens its own.
+    file: Mutex<(u32, File)>,
 }
 
 static CLOCK_FLOOR: AtomicU64 = AtomicU64::new(0);
@@ -66,13 +70,16 @@ pub fn now_us() -> u64 {
 }
 
 impl EventLog {
-    pub fn open(path: &Path) -> std::io::Result<EventLog> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(EventLog { path: path.to_path_buf(), file: Mutex::new(file) })
+    /// Opens (creating the directory if needed) this process's file under `dir`.
+    pub fn open(dir: &Path) -> std::io::Result<EventLog> {
+        std::fs::create_dir_all(dir)?;
+        let pid = std::process::id();
+        Ok(EventLog { dir: dir.to_path_buf(), file: Mutex::new((pid, own_file(dir, pid)?)) })
     }
 
+    /// The run's events directory (what child processes are given).
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.dir
     }
 
     pub fn record(&self, actor: &str, pool: Option<&str>, kind: EventKind) {
@@ -85,20 +92,40 @@ impl EventLog {
         };
         let Ok(mut line) = serde_json::to_vec(&event) else { return };
         line.push(b'\n');
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.0 != event.pid
+            && let Ok(f) = own_file(&self.dir, event.pid)
+        {
+            *slot = (event.pid, f);
+        }
         // A failed write loses one diagnostic line; the run's verdict will show what is missing.
-        let _ = file.write_all(&line);
+        let _ = slot.1.write_all(&line);
     }
 }
 
-/// Reads a run's events; a torn last line (a process killed mid-write) is skipped.
-pub fn read(path: &Path) -> std::io::Result<Vec<Event>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
+fn own_file(dir: &Path, pid: u32) -> std::io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(dir.join(format!("{pid}.jsonl")))
+}
+
+/// Reads a run's events from every process's file, merged in time order (each file's own order
+/// kept; an `Exit`, recorded by whoever joined, sorts after what it ended at the same instant).
+/// A torn last line (a process killed mid-write) is skipped.
+pub fn read(dir: &Path) -> std::io::Result<Vec<Event>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    Ok(BufReader::new(file).lines().map_while(Result::ok).filter_map(|l| serde_json::from_str(&l).ok()).collect())
+    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    files.sort();
+    let mut events = Vec::new();
+    for f in files {
+        let file = File::open(&f)?;
+        let lines = BufReader::new(file).lines().map_while(Result::ok);
+        events.extend(lines.filter_map(|l| serde_json::from_str::<Event>(&l).ok()));
+    }
+    events.sort_by_key(|e| (e.t_us, matches!(e.kind, EventKind::Exit { .. })));
+    Ok(events)
 }
 
 /// Text as a person reads it: marks removed, raw pids and timings kept.
@@ -132,17 +159,31 @@ mod tests {
     #[test]
     fn log_round_trip_skips_a_torn_line() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("events.jsonl");
-        let log = EventLog::open(&path).expect("open");
+        let log = EventLog::open(dir.path()).expect("open");
         log.record("main", None, EventKind::Started);
         log.record("main", None, EventKind::Print { text: "hi".into() });
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| f.write_all(b"{\"actor\":"))
-            .expect("torn");
-        let events = read(&path).expect("read");
+        let own = dir.path().join(format!("{}.jsonl", std::process::id()));
+        let torn = std::fs::OpenOptions::new().append(true).open(&own).and_then(|mut f| f.write_all(b"{\"actor\":"));
+        torn.expect("torn line");
+        let events = read(dir.path()).expect("read");
         assert_eq!(events.len(), 2);
         assert_eq!(events[1].kind, EventKind::Print { text: "hi".into() });
+    }
+
+    #[test]
+    fn files_merge_in_time_order_with_exits_last_at_a_tie() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let line = |actor: &str, t: u64, kind: EventKind| {
+            let e = Event { actor: actor.into(), pid: 1, t_us: t, pool: None, kind };
+            format!("{}\n", serde_json::to_string(&e).expect("json"))
+        };
+        let first = line("main", 5, EventKind::Exit { code: 0 }) + &line("main", 9, EventKind::Started);
+        std::fs::write(dir.path().join("1.jsonl"), first).expect("write");
+        std::fs::write(dir.path().join("2.jsonl"), line("kid", 5, EventKind::Print { text: "x".into() }))
+            .expect("write");
+        let events = read(dir.path()).expect("read");
+        let order: Vec<(u64, bool)> =
+            events.iter().map(|e| (e.t_us, matches!(e.kind, EventKind::Exit { .. }))).collect();
+        assert_eq!(order, [(5, false), (5, true), (9, false)]);
     }
 }

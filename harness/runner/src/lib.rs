@@ -1,6 +1,7 @@
 //! The harness: runs scenarios on every backend in isolated executor processes, judges them,
 //! and normalizes their traces for snapshots. The `harness` binary is its command line.
 
+pub mod bench;
 pub mod events;
 pub mod exec;
 pub mod os;
@@ -10,7 +11,16 @@ pub mod snapshots;
 pub mod tool;
 
 /// Entry points this program's children may run: actors started as processes, pool tasks.
-pub static REGISTRY: procthread::Registry = &[&exec::ACTOR_ENTRY, &exec::TASK];
+pub static REGISTRY: procthread::Registry = &[
+    &exec::ACTOR_ENTRY,
+    &exec::TASK,
+    &bench::workloads::NOOP,
+    &bench::workloads::NOOP_TASK,
+    &bench::workloads::BURN_TASK,
+    &bench::workloads::QUEUE_ECHO,
+    &bench::workloads::PIPE_ECHO,
+    &bench::workloads::QUEUE_FLOOD,
+];
 
 /// Ends this process now with `code`, after flushing stdout and stderr.
 pub fn exit_now(code: i32) -> ! {

@@ -54,6 +54,27 @@ enum Cmd {
         events: PathBuf,
         scenario: PathBuf,
     },
+    /// Measure every figure beside the OS floor and CPython; write tables, JSON and charts.
+    Report {
+        /// A short run (under a minute on 2 cores) instead of the full one.
+        #[arg(long)]
+        quick: bool,
+        /// Output directory (default: reports/<os>-<arch>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Only these figures (by id; all by default).
+        #[arg(long = "only")]
+        only: Vec<String>,
+    },
+    /// Measure one figure in this (fresh, single-threaded) process and print JSON (used by report).
+    #[command(hide = true)]
+    Measure {
+        id: String,
+        #[arg(long)]
+        quick: bool,
+        #[arg(long)]
+        pinned: bool,
+    },
     /// Portable programs for scenario `run` steps: upper, exit N, sleep MS, echo ..., lookup [NAME].
     Tool {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -70,6 +91,10 @@ enum Format {
 fn main() -> ExitCode {
     // First thing: a spawned child goes straight to its entry point.
     procthread::dispatch(procthread_harness::REGISTRY);
+    // The floor's "same binary, exiting at once" for spawn measurements.
+    if std::env::args_os().nth(1).is_some_and(|a| a == procthread_harness::bench::workloads::EXIT_NOW) {
+        return ExitCode::SUCCESS;
+    }
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(code) => code,
@@ -87,6 +112,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::Run { scenarios, backends, format } => run_all(&cli.dir, &cli.snapshots, &scenarios, &backends, format),
         Cmd::Show { name, backend, raw } => show(&cli.dir, &name, &backend, raw),
         Cmd::Exec { backend, events, scenario } => exec(&backend, &events, &scenario),
+        Cmd::Report { quick, out, only } => report(quick, out, only),
+        Cmd::Measure { id, quick, pinned } => measure(&id, quick, pinned),
         Cmd::Tool { args } => Ok(ExitCode::from(tool::run(&args).clamp(0, 255) as u8)),
     }
 }
@@ -252,4 +279,30 @@ fn exec(backend: &str, events: &Path, scenario: &Path) -> Result<ExitCode> {
     let scenario = procthread_scenario::load(scenario)?;
     let code = procthread_harness::exec::execute(scenario, backend, events)?;
     procthread_harness::exit_now(code)
+}
+
+fn report(quick: bool, out: Option<PathBuf>, only: Vec<String>) -> Result<ExitCode> {
+    use procthread_harness::bench::{figures, report};
+    for id in &only {
+        if figures::spec(id).is_none() {
+            let ids: Vec<&str> = figures::SPECS.iter().map(|s| s.id).collect();
+            bail!("unknown figure `{id}`; figures: {}", ids.join(", "));
+        }
+    }
+    let out = out.unwrap_or_else(report::default_dir);
+    let r = report::build(&report::Options { quick, out: out.clone(), only })?;
+    let files = report::write(&r, &out)?;
+    print!("{}", report::markdown(&r));
+    eprintln!("\nwrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn measure(id: &str, quick: bool, pinned: bool) -> Result<ExitCode> {
+    use procthread_harness::bench::{figures, pin};
+    if pinned && !pin::pin_to_first_cpu() {
+        eprintln!("note: cannot pin to one CPU on this OS; measuring with free placement");
+    }
+    let series = figures::measure(id, quick).map_err(anyhow::Error::msg)?;
+    println!("{}", serde_json::to_string(&series)?);
+    Ok(ExitCode::SUCCESS)
 }

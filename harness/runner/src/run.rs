@@ -14,7 +14,7 @@ use crate::outcome::RunRecord;
 /// Runs `scenario` on `backend` with the executor binary `harness` (this program).
 pub fn run_isolated(harness: &Path, scenario: &Scenario, backend: Backend) -> std::io::Result<RunRecord> {
     let dir = tempfile::Builder::new().prefix("procthread-run-").tempdir()?;
-    let events_path = dir.path().join("events.jsonl");
+    let events_path = dir.path().join("events");
     let stderr_path = dir.path().join("stderr.txt");
     let mut cmd = Command::new(harness);
     cmd.arg("exec").arg("--backend").arg(backend.as_str()).arg("--events").arg(&events_path).arg(&scenario.path);

@@ -222,6 +222,10 @@ pub(crate) fn parent_pid() -> Option<u32> {
 /// Called only in a freshly forked child, which never returns to the code that owns those
 /// descriptors (it runs its entry and `_exit`s), so no owner will use or close them again.
 pub(crate) fn close_fds_except(keep: &[u64]) {
+    #[cfg(target_os = "linux")]
+    if close_ranges_except(keep) {
+        return;
+    }
     let Ok(dir) = std::fs::read_dir("/dev/fd") else {
         return;
     };
@@ -236,9 +240,36 @@ pub(crate) fn close_fds_except(keep: &[u64]) {
     }
 }
 
+/// Linux 5.9+: closes everything above stdio but `keep` in a few `close_range` calls instead of
+/// listing `/dev/fd`. `false` if the kernel lacks the call.
+#[cfg(target_os = "linux")]
+fn close_ranges_except(keep: &[u64]) -> bool {
+    let mut kept: Vec<u64> = keep.iter().copied().filter(|&fd| fd > 2).collect();
+    kept.sort_unstable();
+    let mut from: u64 = 3;
+    for fd in kept.into_iter().chain(std::iter::once(u64::from(u32::MAX) + 1)) {
+        if fd > from {
+            let last = (fd - 1).min(u64::from(u32::MAX));
+            // SAFETY: see `close_fds_except`: nothing in this child uses these descriptors again.
+            let r = unsafe { libc::syscall(libc::SYS_close_range, from as libc::c_uint, last as libc::c_uint, 0) };
+            if r != 0 {
+                return false;
+            }
+        }
+        from = fd + 1;
+    }
+    true
+}
+
 /// Number of threads in this process, where the OS tells it cheaply (Linux); `None` elsewhere.
 pub(crate) fn thread_count() -> Option<usize> {
-    if cfg!(target_os = "linux") { std::fs::read_dir("/proc/self/task").ok().map(|d| d.count()) } else { None }
+    if cfg!(target_os = "linux") {
+        // Field 20 of /proc/self/stat, after the parenthesized command name.
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        stat.rsplit_once(')')?.1.split_whitespace().nth(17)?.parse().ok()
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,260 @@
+//! The operations measured, shared by `harness report` and the criterion benches: each is the
+//! reference doing something, or the OS floor doing the same the most direct way.
+
+use std::io::{Read, Write};
+use std::time::Instant;
+
+use procthread::{Entry, PipeEnd, Process, Queue, StartMethod, Task};
+use serde::{Deserialize, Serialize};
+
+/// The argument that makes the harness exit at once: the "same binary" the floor spawns.
+pub const EXIT_NOW: &str = "--exit-now";
+
+pub static NOOP: Entry<()> = Entry::new("bench::noop", |()| {});
+pub static NOOP_TASK: Task<u64, u64> = Task::new("bench::noop-task", |x| x);
+pub static BURN_TASK: Task<u64, u64> = Task::new("bench::burn", burn);
+
+/// Echoes every message from one queue to another until it receives `null`.
+pub static QUEUE_ECHO: Entry<(Queue, Queue)> = Entry::new("bench::queue-echo", |(rx, tx)| {
+    while let Ok(Some(msg)) = rx.get::<Option<String>>() {
+        if tx.put(&msg).is_err() {
+            return;
+        }
+    }
+});
+
+/// Echoes every message on a pipe end until EOF.
+pub static PIPE_ECHO: Entry<PipeEnd> = Entry::new("bench::pipe-echo", |end| {
+    while let Ok(msg) = end.recv::<String>() {
+        if end.send(&msg).is_err() {
+            return;
+        }
+    }
+});
+
+/// Puts `count` small messages on the queue as fast as it can.
+pub static QUEUE_FLOOD: Entry<(Queue, u64)> = Entry::new("bench::queue-flood", |(q, count)| {
+    let msg = "x".repeat(16);
+    for _ in 0..count {
+        if q.put(&msg).is_err() {
+            return;
+        }
+    }
+});
+
+/// CPU-bound work of `n` steps (a xorshift walk the optimizer cannot skip).
+pub fn burn(n: u64) -> u64 {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ n;
+    for _ in 0..n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    std::hint::black_box(x)
+}
+
+pub fn start_join(method: StartMethod) {
+    let mut p = Process::new(&NOOP, ()).start_method(method);
+    p.start().expect("start");
+    p.join().expect("join");
+}
+
+pub fn exe() -> std::path::PathBuf {
+    std::env::current_exe().expect("current executable")
+}
+
+/// The floor for spawn: this same binary started and waited for with `std::process`.
+pub fn spawn_floor() {
+    std::process::Command::new(exe()).arg(EXIT_NOW).status().expect("spawn");
+}
+
+/// The floor for fork: raw `fork`, `_exit(0)` in the child, `waitpid` in the parent.
+#[cfg(unix)]
+pub fn fork_floor() {
+    // SAFETY: the measuring process is single-threaded, and the child only calls `_exit`.
+    match unsafe { nix::unistd::fork() }.expect("fork") {
+        // SAFETY: `_exit` is async-signal-safe.
+        nix::unistd::ForkResult::Child => unsafe { libc_exit() },
+        nix::unistd::ForkResult::Parent { child } => {
+            nix::sys::wait::waitpid(child, None).expect("waitpid");
+        }
+    }
+}
+
+#[cfg(unix)]
+unsafe fn libc_exit() -> ! {
+    unsafe extern "C" {
+        fn _exit(code: i32) -> !;
+    }
+    // SAFETY: `_exit` ends the process; it has no preconditions.
+    unsafe { _exit(0) }
+}
+
+/// A reference queue round trip with an echo process.
+#[derive(Debug)]
+pub struct QueueRoundTrip {
+    to: Queue,
+    from: Queue,
+    child: Process,
+}
+
+impl QueueRoundTrip {
+    pub fn start(method: StartMethod) -> QueueRoundTrip {
+        let (to, from) = (Queue::new().expect("queue"), Queue::new().expect("queue"));
+        let mut child = Process::new(&QUEUE_ECHO, (to.clone(), from.clone())).start_method(method).daemon(true);
+        child.start().expect("start echo");
+        QueueRoundTrip { to, from, child }
+    }
+
+    pub fn round_trip(&self, msg: &str) {
+        self.to.put(&Some(msg)).expect("put");
+        let back: String = self.from.get().expect("get");
+        debug_assert_eq!(back.len(), msg.len());
+    }
+}
+
+impl Drop for QueueRoundTrip {
+    fn drop(&mut self) {
+        let _ = self.to.put(&None::<String>);
+        let _ = self.child.join();
+    }
+}
+
+/// A reference pipe round trip with an echo process.
+#[derive(Debug)]
+pub struct PipeRoundTrip {
+    end: Option<PipeEnd>,
+    child: Process,
+}
+
+impl PipeRoundTrip {
+    pub fn start(method: StartMethod) -> PipeRoundTrip {
+        let (mine, theirs) = procthread::pipe().expect("pipe");
+        let mut child = Process::new(&PIPE_ECHO, theirs).start_method(method).daemon(true);
+        child.start().expect("start echo");
+        PipeRoundTrip { end: Some(mine), child }
+    }
+
+    pub fn round_trip(&self, msg: &str) {
+        let end = self.end.as_ref().expect("open");
+        end.send(msg).expect("send");
+        let back: String = end.recv().expect("recv");
+        debug_assert_eq!(back.len(), msg.len());
+    }
+}
+
+impl Drop for PipeRoundTrip {
+    fn drop(&mut self) {
+        self.end = None;
+        let _ = self.child.join();
+    }
+}
+
+/// The OS floor for a round trip: raw bytes over two pipes to a forked child that echoes them.
+#[cfg(unix)]
+#[derive(Debug)]
+pub struct RawPipeRoundTrip {
+    to: std::io::PipeWriter,
+    from: std::io::PipeReader,
+    child: nix::unistd::Pid,
+    buf: Vec<u8>,
+}
+
+#[cfg(unix)]
+impl RawPipeRoundTrip {
+    pub fn start(size: usize) -> RawPipeRoundTrip {
+        let (child_in, to) = std::io::pipe().expect("pipe");
+        let (from, mut child_out) = std::io::pipe().expect("pipe");
+        // SAFETY: the measuring process is single-threaded; the child only reads and writes
+        // its pipes and then `_exit`s.
+        match unsafe { nix::unistd::fork() }.expect("fork") {
+            nix::unistd::ForkResult::Child => {
+                drop((to, from));
+                let mut child_in = child_in;
+                let mut buf = vec![0u8; size];
+                while child_in.read_exact(&mut buf).is_ok() {
+                    if child_out.write_all(&buf).is_err() {
+                        break;
+                    }
+                }
+                // SAFETY: see above.
+                unsafe { libc_exit() }
+            }
+            nix::unistd::ForkResult::Parent { child } => {
+                drop((child_in, child_out));
+                RawPipeRoundTrip { to, from, child, buf: vec![b'x'; size] }
+            }
+        }
+    }
+
+    pub fn round_trip(&mut self) {
+        self.to.write_all(&self.buf).expect("write");
+        self.from.read_exact(&mut self.buf).expect("read");
+    }
+}
+
+#[cfg(unix)]
+impl Drop for RawPipeRoundTrip {
+    fn drop(&mut self) {
+        // Closing our write end ends the child's loop.
+        let (_, dead) = std::io::pipe().expect("pipe");
+        drop(std::mem::replace(&mut self.to, dead));
+        let _ = nix::sys::wait::waitpid(self.child, None);
+    }
+}
+
+/// Messages per second from a flooding child process to this one, over a reference queue.
+pub fn queue_throughput(count: u64, method: StartMethod) -> f64 {
+    let q = Queue::new().expect("queue");
+    let mut child = Process::new(&QUEUE_FLOOD, (q.clone(), count)).start_method(method);
+    let t = Instant::now();
+    child.start().expect("start");
+    for _ in 0..count {
+        let _: String = q.get().expect("get");
+    }
+    let secs = t.elapsed().as_secs_f64();
+    child.join().expect("join");
+    count as f64 / secs
+}
+
+/// The floor for throughput: a forked child writes `count` frames of 4 + 16 bytes to a raw pipe.
+#[cfg(unix)]
+pub fn raw_pipe_throughput(count: u64) -> f64 {
+    let (mut from, mut to) = std::io::pipe().expect("pipe");
+    let t = Instant::now();
+    // SAFETY: as in `RawPipeRoundTrip::start`.
+    match unsafe { nix::unistd::fork() }.expect("fork") {
+        nix::unistd::ForkResult::Child => {
+            drop(from);
+            let mut frame = [b'x'; 20];
+            frame[..4].copy_from_slice(&16u32.to_le_bytes());
+            for _ in 0..count {
+                if to.write_all(&frame).is_err() {
+                    break;
+                }
+            }
+            // SAFETY: see above.
+            unsafe { libc_exit() }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            drop(to);
+            let mut frame = [0u8; 20];
+            for _ in 0..count {
+                from.read_exact(&mut frame).expect("read");
+            }
+            let secs = t.elapsed().as_secs_f64();
+            let _ = nix::sys::wait::waitpid(child, None);
+            count as f64 / secs
+        }
+    }
+}
+
+/// What a measurement sends back to the report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Series {
+    pub label: String,
+    /// For sweeps: the message size or worker count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<f64>,
+    pub samples: Vec<f64>,
+}

@@ -1,0 +1,351 @@
+#!/usr/bin/env python3
+"""CPython's side of the report: the same workloads as the Rust reference, done with
+multiprocessing, threading and subprocess. `harness report` runs one operation per call:
+
+    python3 bench.py OPERATION [--quick] [--pinned] [--exe PATH]
+
+and reads a JSON list of series ({"label", "samples", optional "x"}) from stdout. Times are in
+nanoseconds per operation, throughputs in messages per second, splits relative to sequential.
+"""
+import argparse
+import json
+import multiprocessing as mp
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from multiprocessing.managers import BaseManager
+
+UNIX = os.name == "posix"
+
+
+def budget(quick):
+    return (7, 0.04) if quick else (21, 0.12)
+
+
+def time_per_op(op, quick, samples=None):
+    n_samples, sample_time = budget(quick)
+    n_samples = samples or n_samples
+    start, warm = time.perf_counter(), 0
+    while warm < 3 or time.perf_counter() - start < sample_time / 4:
+        op()
+        warm += 1
+    per = (time.perf_counter() - start) / warm
+    batch = max(1, int(sample_time / max(per, 1e-9)))
+    out = []
+    for _ in range(n_samples):
+        t = time.perf_counter_ns()
+        for _ in range(batch):
+            op()
+        out.append((time.perf_counter_ns() - t) / batch)
+    return out
+
+
+def noop(*_):
+    return None
+
+
+def identity(x):
+    return x
+
+
+def burn(n):
+    x = 0x9E3779B9 ^ n
+    for _ in range(n):
+        x = (x * 1103515245 + 12345) & 0xFFFFFFFF
+    return x
+
+
+def echo_queue(rx, tx):
+    while True:
+        msg = rx.get()
+        if msg is None:
+            return
+        tx.put(msg)
+
+
+def echo_pipe(conn):
+    # A None ends the loop: with fork, this child also holds a copy of the parent's end, so
+    # EOF alone would never come.
+    while True:
+        msg = conn.recv()
+        if msg is None:
+            return
+        conn.send(msg)
+
+
+def flood(q, count):
+    msg = "x" * 16
+    for _ in range(count):
+        q.put(msg)
+
+
+def ctx():
+    return mp.get_context("fork" if UNIX else "spawn")
+
+
+def series(label, samples, x=None):
+    s = {"label": label, "samples": samples}
+    if x is not None:
+        s["x"] = x
+    return s
+
+
+def queue_rtt_at(size, quick):
+    c = ctx()
+    rx, tx = c.Queue(), c.Queue()
+    p = c.Process(target=echo_queue, args=(rx, tx))
+    p.start()
+    msg = "x" * size
+
+    def op():
+        rx.put(msg)
+        tx.get()
+
+    try:
+        return time_per_op(op, quick)
+    finally:
+        rx.put(None)
+        p.join()
+
+
+class QueueManager(BaseManager):
+    pass
+
+
+_SHARED = None
+
+
+def _shared_queue():
+    return _SHARED
+
+
+def start_manager(nodelay=False):
+    global _SHARED
+    import queue
+
+    _SHARED = queue.Queue()
+    QueueManager.register("get_queue", callable=_shared_queue)
+    m = QueueManager(address=("127.0.0.1", 0), authkey=b"abc")
+    m.start()
+    return m
+
+
+def client(address):
+    QueueManager.register("get_queue")
+    c = QueueManager(address=address, authkey=b"abc")
+    c.connect()
+    return c
+
+
+def force_nodelay():
+    """Make every TCP socket of this process set TCP_NODELAY, as the reference does."""
+    original = socket.socket.connect
+
+    def connect(self, addr):
+        original(self, addr)
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            self.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    socket.socket.connect = connect
+    accept = socket.socket.accept
+
+    def accepted(self):
+        conn, addr = accept(self)
+        if conn.family in (socket.AF_INET, socket.AF_INET6):
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn, addr
+
+    socket.socket.accept = accepted
+
+
+def run(op, quick, exe):
+    c = ctx()
+    if op == "thread_start_join":
+        def f():
+            t = threading.Thread(target=noop)
+            t.start()
+            t.join()
+        return [series("cpython", time_per_op(f, quick))]
+    if op in ("process_fork", "process_spawn"):
+        method = "fork" if op == "process_fork" else "spawn"
+        if method == "fork" and not UNIX:
+            return []
+        cc = mp.get_context(method)
+
+        def f():
+            p = cc.Process(target=noop)
+            p.start()
+            p.join()
+        return [series("cpython", time_per_op(f, quick, samples=5 if method == "spawn" else None))]
+    if op == "subprocess_trivial":
+        return [series("cpython", time_per_op(lambda: subprocess.call([exe, "--exit-now"]), quick))]
+    if op == "pool_chapter":
+        out = []
+        for method in (["fork"] if UNIX else []) + ["spawn"]:
+            cc = mp.get_context(method)
+
+            def f():
+                pool = cc.Pool(4)
+                rs = [pool.apply_async(identity, (i,)) for i in range(5)]
+                pool.close()
+                pool.join()
+                [r.get() for r in rs]
+            out.append(series("cpython-" + method, time_per_op(f, quick, samples=5)))
+        return out
+    if op == "queue_rtt":
+        return [series("cpython", queue_rtt_at(16, quick))]
+    if op == "queue_size_sweep":
+        sizes = [16, 4096, 65536] if quick else [16, 256, 4096, 65536, 1 << 20]
+        return [series("cpython", queue_rtt_at(s, quick), x=s) for s in sizes]
+    if op == "pipe_rtt":
+        a, b = c.Pipe()
+        p = c.Process(target=echo_pipe, args=(b,))
+        p.start()
+        b.close()
+        msg = "x" * 16
+
+        def f():
+            a.send(msg)
+            a.recv()
+        try:
+            return [series("cpython", time_per_op(f, quick))]
+        finally:
+            a.send(None)
+            p.join()
+    if op == "queue_throughput":
+        count = 20000 if quick else 100000
+        out = []
+        for _ in range(5 if quick else 11):
+            q = c.Queue()
+            t = time.perf_counter()
+            p = c.Process(target=flood, args=(q, count))
+            p.start()
+            for _ in range(count):
+                q.get()
+            out.append(count / (time.perf_counter() - t))
+            p.join()
+        return [series("cpython", out)]
+    if op == "lock_uncontended":
+        lock = threading.Lock()
+
+        def f():
+            lock.acquire()
+            lock.release()
+        return [series("cpython", time_per_op(f, quick))]
+    if op == "lock_contended":
+        per = 20000 if quick else 100000
+        lock = threading.Lock()
+        out = []
+        for _ in range(budget(quick)[0]):
+            counter = [0]
+
+            def work():
+                for _ in range(per):
+                    with lock:
+                        counter[0] += 1
+            ts = [threading.Thread(target=work) for _ in range(2)]
+            t = time.perf_counter_ns()
+            [x.start() for x in ts]
+            [x.join() for x in ts]
+            out.append((time.perf_counter_ns() - t) / (2 * per))
+        return [series("cpython", out)]
+    if op == "balance_race":
+        runs = 20 if quick else 80
+        lost = 0
+        for _ in range(runs):
+            state = {"balance": 0}
+
+            def change(n):
+                for _ in range(100000):
+                    state["balance"] = state["balance"] + n
+                    state["balance"] = state["balance"] - n
+            ts = [threading.Thread(target=change, args=(n,)) for n in (5, 8)]
+            [x.start() for x in ts]
+            [x.join() for x in ts]
+            lost += state["balance"] != 0
+        return [series("cpython", [100.0 * lost / runs])]
+    if op == "local_rw":
+        local = threading.local()
+        counter = [0]
+
+        def f():
+            counter[0] += 1
+            local.x = counter[0]
+            return local.x
+        return [series("cpython", time_per_op(f, quick))]
+    if op == "cpu_split":
+        chunk = 200000 if quick else 800000
+        chunks = 8
+        out = []
+        for workers in (1, 2, 4):
+            tr, pr = [], []
+            pool = c.Pool(workers)
+            for _ in range(3 if quick else 5):
+                t = time.perf_counter()
+                [burn(chunk) for _ in range(chunks)]
+                base = time.perf_counter() - t
+                t = time.perf_counter()
+                ts = []
+                per = chunks // workers
+                for _ in range(workers):
+                    th = threading.Thread(target=lambda: [burn(chunk) for _ in range(per)])
+                    th.start()
+                    ts.append(th)
+                [th.join() for th in ts]
+                tr.append((time.perf_counter() - t) / base)
+                t = time.perf_counter()
+                pool.map(burn, [chunk] * chunks)
+                pr.append((time.perf_counter() - t) / base)
+            pool.close()
+            pool.join()
+            out += [series("cpython-threads", tr, x=workers), series("cpython-processes", pr, x=workers)]
+        return out
+    if op == "pool_tiny_tasks":
+        pool = c.Pool(2)
+        try:
+            return [series("cpython-pool", [t / 200 for t in time_per_op(lambda: pool.map(identity, range(200)), quick)])]
+        finally:
+            pool.close()
+            pool.join()
+    if op in ("manager_rtt", "manager_connect"):
+        m = start_manager()
+        try:
+            if op == "manager_connect":
+                return [series("cpython", time_per_op(lambda: client(m.address), quick, samples=5))]
+            q = client(m.address).get_queue()
+
+            def f():
+                q.put(1)
+                q.get()
+            return [series("cpython", time_per_op(f, quick))]
+        finally:
+            m.shutdown()
+    if op == "manager_e2e":
+        def e2e():
+            m = start_manager()
+            client(m.address).get_queue().put(1)
+            m.shutdown()
+        plain = time_per_op(e2e, quick, samples=3 if quick else 5)
+        force_nodelay()
+        fast = time_per_op(e2e, quick, samples=3 if quick else 5)
+        return [series("cpython", plain), series("cpython-nodelay", fast)]
+    raise SystemExit("unknown operation " + op)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("op")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--pinned", action="store_true")
+    ap.add_argument("--exe", default=sys.executable)
+    a = ap.parse_args()
+    if a.pinned and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {0})
+    print(json.dumps(run(a.op, a.quick, a.exe)))
+
+
+if __name__ == "__main__":
+    main()
