@@ -34,8 +34,11 @@ impl TokenLock {
         // Where reads cannot be made non-blocking, threads of one process must not race for
         // the byte (the loser would block in `read` past its timeout).
         let _local = (!os::NONBLOCKING_PIPES).then(|| self.local.lock().unwrap_or_else(|p| p.into_inner()));
+        // Where the read end is non-blocking, try the byte first: uncontended, taking the lock
+        // is then one `read`, with no `poll` before it.
+        let mut first = os::NONBLOCKING_PIPES;
         loop {
-            if !os::wait_readable(&self.reader, os::remaining(deadline))? {
+            if !std::mem::take(&mut first) && !os::wait_readable(&self.reader, os::remaining(deadline))? {
                 return Ok(None);
             }
             let mut byte = [0u8; 1];
@@ -45,7 +48,7 @@ impl TokenLock {
                     return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "lock pipe closed"));
                 }
                 Err(e) if os::is_would_block(&e) || e.kind() == io::ErrorKind::Interrupted => {
-                    // Another process took the byte between our poll and our read.
+                    // Taken by someone else (before our first try, or between a poll and our read).
                     if os::remaining(deadline).is_some_and(|d| d.is_zero()) {
                         return Ok(None);
                     }

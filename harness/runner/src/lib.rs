@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod events;
 pub mod exec;
+pub mod gate;
 pub mod os;
 pub mod outcome;
 pub mod run;

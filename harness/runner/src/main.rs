@@ -66,6 +66,21 @@ enum Cmd {
         #[arg(long = "only")]
         only: Vec<String>,
     },
+    /// Compare a report with a baseline by ratios; exit non-zero on a regression beyond tolerance.
+    Gate {
+        #[arg(long)]
+        report: PathBuf,
+        #[arg(long)]
+        baseline: PathBuf,
+        #[arg(long, default_value = "ci/gate.toml")]
+        config: PathBuf,
+        /// Also write the gate table (Markdown) here, e.g. "$GITHUB_STEP_SUMMARY".
+        #[arg(long)]
+        summary: Option<PathBuf>,
+        /// Rewrite the baseline from the report instead of comparing.
+        #[arg(long)]
+        update: bool,
+    },
     /// Measure one figure in this (fresh, single-threaded) process and print JSON (used by report).
     #[command(hide = true)]
     Measure {
@@ -113,6 +128,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::Show { name, backend, raw } => show(&cli.dir, &name, &backend, raw),
         Cmd::Exec { backend, events, scenario } => exec(&backend, &events, &scenario),
         Cmd::Report { quick, out, only } => report(quick, out, only),
+        Cmd::Gate { report, baseline, config, summary, update } => gate(&report, &baseline, &config, summary, update),
         Cmd::Measure { id, quick, pinned } => measure(&id, quick, pinned),
         Cmd::Tool { args } => Ok(ExitCode::from(tool::run(&args).clamp(0, 255) as u8)),
     }
@@ -305,4 +321,35 @@ fn measure(id: &str, quick: bool, pinned: bool) -> Result<ExitCode> {
     let series = figures::measure(id, quick).map_err(anyhow::Error::msg)?;
     println!("{}", serde_json::to_string(&series)?);
     Ok(ExitCode::SUCCESS)
+}
+
+fn gate(report: &Path, baseline: &Path, config: &Path, summary: Option<PathBuf>, update: bool) -> Result<ExitCode> {
+    use procthread_harness::bench::report::Report;
+    use procthread_harness::gate;
+    let text = std::fs::read_to_string(report).with_context(|| format!("cannot read report {}", report.display()))?;
+    let r: Report =
+        serde_json::from_str(&text).with_context(|| format!("{}: not a harness report", report.display()))?;
+    if update {
+        let b = gate::baseline_from(&r);
+        if let Some(dir) = baseline.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(baseline, serde_json::to_string_pretty(&b)? + "\n")?;
+        println!("wrote {} ({} ratios)", baseline.display(), b.ratios.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let cfg = gate::Config::load(config)?;
+    let text =
+        std::fs::read_to_string(baseline).with_context(|| format!("cannot read baseline {}", baseline.display()))?;
+    let b: gate::Baseline =
+        serde_json::from_str(&text).with_context(|| format!("{}: not a gate baseline", baseline.display()))?;
+    let outcome = gate::compare(&r, &b, &cfg)?;
+    let table = gate::markdown(&outcome);
+    print!("{table}");
+    if let Some(path) = summary {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+        writeln!(f, "### Performance gate\n\n{table}")?;
+    }
+    Ok(if outcome.regressions() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -44,6 +44,8 @@ pub struct RatioValue {
     pub value: Option<f64>,
     pub target: Option<f64>,
     pub at_least: bool,
+    /// Whether a larger value is better for the reference (the gate's direction).
+    pub higher_is_better: bool,
     /// Whether the target is met (`None` without a target or a value).
     pub met: Option<bool>,
 }
@@ -245,11 +247,14 @@ pub fn summarize(spec: &Spec, series: Vec<Series>, mut warnings: Vec<String>) ->
                 (Some(n), Some(d)) if d > 0.0 => Some(n / d),
                 _ => None,
             };
+            // Ours in the numerator of a time: lower is better; CPython's, or a throughput: higher.
+            let higher_is_better = r.at_least || (r.num.starts_with("cpython") != (spec.unit == Unit::PerSecond));
             RatioValue {
                 name: format!("{}/{}", r.num, r.den),
                 value,
                 target: r.target,
                 at_least: r.at_least,
+                higher_is_better,
                 met: None,
             }
         })
@@ -263,6 +268,7 @@ pub fn summarize(spec: &Spec, series: Vec<Series>, mut warnings: Vec<String>) ->
                 value: fig.median_at(label, 2.0),
                 target,
                 at_least: false,
+                higher_is_better: false,
                 met: None,
             });
         }

@@ -1,0 +1,59 @@
+//! The GitHub Actions workflow is valid YAML with the expected matrix, and its steps are the
+//! same scripts `.ci/run` uses (no logic lives only in YAML).
+
+use std::path::Path;
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn workflow() -> Yaml {
+    let text = std::fs::read_to_string(root().join(".github/workflows/ci.yml")).expect("workflow file");
+    let mut docs = YamlLoader::load_from_str(&text).expect("valid YAML");
+    assert_eq!(docs.len(), 1);
+    docs.remove(0)
+}
+
+#[test]
+fn matrix_covers_linux_macos_and_windows() {
+    let wf = workflow();
+    let job = &wf["jobs"]["test"];
+    let oses: Vec<&str> = job["strategy"]["matrix"]["os"].as_vec().expect("matrix.os").iter().filter_map(Yaml::as_str).collect();
+    assert_eq!(oses, ["ubuntu-latest", "macos-latest", "windows-latest"]);
+    assert_eq!(job["runs-on"].as_str(), Some("${{ matrix.os }}"));
+    assert_eq!(job["strategy"]["fail-fast"].as_bool(), Some(false));
+    assert!(wf["on"]["push"].as_hash().is_some() && !wf["on"]["pull_request"].is_badvalue());
+}
+
+#[test]
+fn steps_are_the_ci_scripts_and_ci_run_uses_them_too() {
+    let wf = workflow();
+    let steps = wf["jobs"]["test"]["steps"].as_vec().expect("steps");
+    for step in steps {
+        let has_uses = step["uses"].as_str().is_some();
+        let has_run = step["run"].as_str().is_some();
+        assert!(has_uses != has_run, "each step either uses an action or runs a command: {step:?}");
+    }
+    let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).map(str::trim).collect();
+    assert_eq!(runs, ["bash ci/lint.sh", "bash ci/test.sh", "bash ci/report-gate.sh"]);
+    let ci_run = std::fs::read_to_string(root().join(".ci/run")).expect(".ci/run");
+    for run in runs {
+        let script = run.trim_start_matches("bash ");
+        assert!(root().join(script).is_file(), "{script} exists");
+        assert!(ci_run.contains(run), ".ci/run also runs `{run}`");
+    }
+    let uploads: Vec<&Yaml> = steps.iter().filter(|s| s["uses"].as_str().is_some_and(|u| u.starts_with("actions/upload-artifact"))).collect();
+    assert_eq!(uploads.len(), 1, "the report and gate table are uploaded");
+    let paths = uploads[0]["with"]["path"].as_str().unwrap_or_default();
+    assert!(paths.contains("target/ci-report/") && paths.contains("junit.xml"), "{paths}");
+}
+
+#[test]
+fn nextest_ci_profile_writes_junit() {
+    let text = std::fs::read_to_string(root().join(".config/nextest.toml")).expect("nextest config");
+    let cfg: toml::Table = toml::from_str(&text).expect("valid TOML");
+    let junit = &cfg["profile"]["ci"]["junit"]["path"];
+    assert_eq!(junit.as_str(), Some("junit.xml"));
+}
