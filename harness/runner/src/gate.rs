@@ -177,11 +177,15 @@ pub fn markdown(o: &Outcome) -> String {
             Verdict::Regression => "**REGRESSION**",
             Verdict::Noted => "beyond tolerance (informational)",
         };
+        let change = if r.worse_by >= 0.0 {
+            format!("{:.1}% worse", r.worse_by * 100.0)
+        } else {
+            format!("{:.1}% better", (1.0 / (1.0 + r.worse_by) - 1.0) * 100.0)
+        };
         out.push_str(&format!(
-            "| {figure} | {ratio} | {:.3} | {:.3} | {:+.1}% worse | ±{:.0}% | {verdict} |\n",
+            "| {figure} | {ratio} | {:.3} | {:.3} | {change} | {:.0}% | {verdict} |\n",
             r.baseline,
             r.now,
-            r.worse_by * 100.0,
             r.tolerance * 100.0
         ));
     }

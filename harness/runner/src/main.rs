@@ -65,6 +65,9 @@ enum Cmd {
         /// Only these figures (by id; all by default).
         #[arg(long = "only")]
         only: Vec<String>,
+        /// Measure nothing: re-render the tables and charts from the directory's report.json.
+        #[arg(long)]
+        render_only: bool,
     },
     /// Compare a report with a baseline by ratios; exit non-zero on a regression beyond tolerance.
     Gate {
@@ -127,7 +130,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::Run { scenarios, backends, format } => run_all(&cli.dir, &cli.snapshots, &scenarios, &backends, format),
         Cmd::Show { name, backend, raw } => show(&cli.dir, &name, &backend, raw),
         Cmd::Exec { backend, events, scenario } => exec(&backend, &events, &scenario),
-        Cmd::Report { quick, out, only } => report(quick, out, only),
+        Cmd::Report { quick, out, only, render_only } => report(quick, out, only, render_only),
         Cmd::Gate { report, baseline, config, summary, update } => gate(&report, &baseline, &config, summary, update),
         Cmd::Measure { id, quick, pinned } => measure(&id, quick, pinned),
         Cmd::Tool { args } => Ok(ExitCode::from(tool::run(&args).clamp(0, 255) as u8)),
@@ -297,8 +300,18 @@ fn exec(backend: &str, events: &Path, scenario: &Path) -> Result<ExitCode> {
     procthread_harness::exit_now(code)
 }
 
-fn report(quick: bool, out: Option<PathBuf>, only: Vec<String>) -> Result<ExitCode> {
+fn report(quick: bool, out: Option<PathBuf>, only: Vec<String>, render_only: bool) -> Result<ExitCode> {
     use procthread_harness::bench::{figures, report};
+    if render_only {
+        let dir = out.unwrap_or_else(report::default_dir);
+        let json = dir.join("report.json");
+        let text = std::fs::read_to_string(&json).with_context(|| format!("cannot read {}", json.display()))?;
+        let r: report::Report =
+            serde_json::from_str(&text).with_context(|| format!("{}: not a harness report", json.display()))?;
+        let files = report::write(&r, &dir)?;
+        eprintln!("rewrote {} files in {}", files.len(), dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     for id in &only {
         if figures::spec(id).is_none() {
             let ids: Vec<&str> = figures::SPECS.iter().map(|s| s.id).collect();

@@ -20,7 +20,8 @@ fn workflow() -> Yaml {
 fn matrix_covers_linux_macos_and_windows() {
     let wf = workflow();
     let job = &wf["jobs"]["test"];
-    let oses: Vec<&str> = job["strategy"]["matrix"]["os"].as_vec().expect("matrix.os").iter().filter_map(Yaml::as_str).collect();
+    let oses: Vec<&str> =
+        job["strategy"]["matrix"]["os"].as_vec().expect("matrix.os").iter().filter_map(Yaml::as_str).collect();
     assert_eq!(oses, ["ubuntu-latest", "macos-latest", "windows-latest"]);
     assert_eq!(job["runs-on"].as_str(), Some("${{ matrix.os }}"));
     assert_eq!(job["strategy"]["fail-fast"].as_bool(), Some(false));
@@ -44,7 +45,8 @@ fn steps_are_the_ci_scripts_and_ci_run_uses_them_too() {
         assert!(root().join(script).is_file(), "{script} exists");
         assert!(ci_run.contains(run), ".ci/run also runs `{run}`");
     }
-    let uploads: Vec<&Yaml> = steps.iter().filter(|s| s["uses"].as_str().is_some_and(|u| u.starts_with("actions/upload-artifact"))).collect();
+    let uploads: Vec<&Yaml> =
+        steps.iter().filter(|s| s["uses"].as_str().is_some_and(|u| u.starts_with("actions/upload-artifact"))).collect();
     assert_eq!(uploads.len(), 1, "the report and gate table are uploaded");
     let paths = uploads[0]["with"]["path"].as_str().unwrap_or_default();
     assert!(paths.contains("target/ci-report/") && paths.contains("junit.xml"), "{paths}");

@@ -8,25 +8,21 @@ use plotters::prelude::*;
 use super::figures::Unit;
 use super::report::{Figure, Report, fmt, markdown};
 
-const PALETTE: [RGBColor; 6] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-];
-
-/// The floor is grey and CPython green, in every chart, so they read as markers.
+/// One color per kind of series, the same in every chart: the floor grey, CPython in greens,
+/// the reference's processes in blues, its threads orange, rayon purple, pipes red.
 fn color(label: &str, i: usize) -> RGBColor {
-    if label == "floor" {
-        RGBColor(120, 120, 120)
-    } else if label.starts_with("cpython") {
-        RGBColor(44, 160, 44)
-    } else if label == "reference" || label.starts_with("process") || label == "queue" {
-        RGBColor(31, 119, 180)
-    } else {
-        PALETTE[(i + 1) % PALETTE.len()]
+    match label {
+        "floor" => RGBColor(120, 120, 120),
+        "reference" | "queue" | "process-spawn" | "process-pool" => RGBColor(31, 119, 180),
+        "process-fork" => RGBColor(120, 180, 230),
+        "thread-pool" => RGBColor(255, 127, 14),
+        "rayon" => RGBColor(148, 103, 189),
+        "pipe" => RGBColor(214, 39, 40),
+        "cpython" => RGBColor(44, 160, 44),
+        "cpython-fork" | "cpython-threads" => RGBColor(20, 100, 20),
+        "cpython-spawn" | "cpython-processes" | "cpython-pool" => RGBColor(150, 190, 60),
+        "cpython-nodelay" => RGBColor(23, 190, 207),
+        _ => [RGBColor(140, 86, 75), RGBColor(227, 119, 194), RGBColor(188, 189, 34)][i % 3],
     }
 }
 
@@ -66,6 +62,11 @@ fn bars(f: &Figure, path: &Path) -> Result<()> {
         .collect();
     let n = items.len().max(1);
     let top = items.iter().map(|i| i.3).fold(0.0f64, f64::max) * 1.25;
+    let bottom = items.iter().map(|i| i.2).filter(|v| *v > 0.0).fold(f64::MAX, f64::min);
+    // Values spanning orders of magnitude (a thread pool beside CPython's spawn) need a log axis.
+    if bottom > 0.0 && top / bottom > 100.0 {
+        return bars_log(f, &items, bottom * 0.5, top * 2.0, path);
+    }
     let root = SVGBackend::new(path, (760, 90 + 46 * n as u32)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let mut chart = ChartBuilder::on(&root)
@@ -118,6 +119,62 @@ fn bars(f: &Figure, path: &Path) -> Result<()> {
     Ok(())
 }
 
+fn bars_log(f: &Figure, items: &[(&str, f64, f64, f64)], lo: f64, hi: f64, path: &Path) -> Result<()> {
+    let n = items.len().max(1);
+    let root = SVGBackend::new(path, (760, 90 + 46 * n as u32)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(format!("{} (log scale)", f.title), ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(130)
+        .build_cartesian_2d((lo..hi).log_scale(), 0.0..n as f64)
+        .map_err(err)?;
+    let labels: Vec<String> = items.iter().map(|i| i.0.to_string()).collect();
+    let unit = f.unit;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(n * 2 + 1)
+        .y_label_formatter(&|y| {
+            let i = *y - 0.5;
+            if (i - i.round()).abs() < 1e-6 && i >= 0.0 {
+                labels.get(i.round() as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .x_label_formatter(&|x| fmt(unit, *x))
+        .x_desc(axis_name(unit))
+        .draw()
+        .map_err(err)?;
+    for (i, (label, median, min, max)) in items.iter().enumerate() {
+        let y = i as f64;
+        chart
+            .draw_series(std::iter::once(Rectangle::new([(lo, y + 0.2), (*median, y + 0.8)], color(label, i).filled())))
+            .map_err(err)?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(*min, y + 0.5), (*max, y + 0.5)],
+                BLACK.stroke_width(2),
+            )))
+            .map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Text::new(fmt(unit, *median), (*max * 1.1, y + 0.35), ("sans-serif", 13))))
+            .map_err(err)?;
+    }
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+fn bytes(x: f64) -> String {
+    match x {
+        x if x >= 1048576.0 => format!("{:.0} MiB", x / 1048576.0),
+        x if x >= 1024.0 => format!("{:.0} KiB", x / 1024.0),
+        x => format!("{x:.0} B"),
+    }
+}
+
 fn axis_name(unit: Unit) -> &'static str {
     match unit {
         Unit::Nanos => "time per operation (median; whisker: min–max)",
@@ -156,6 +213,7 @@ fn lines(f: &Figure, path: &Path) -> Result<()> {
             chart
                 .configure_mesh()
                 .x_desc($xdesc)
+                .x_label_formatter(&|x| if log_x { bytes(*x) } else { format!("{x}") })
                 .y_desc(axis_name(unit))
                 .y_label_formatter(&|y| fmt(unit, *y))
                 .draw()
@@ -170,7 +228,13 @@ fn lines(f: &Figure, path: &Path) -> Result<()> {
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
                 chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled()))).map_err(err)?;
             }
-            chart.configure_series_labels().border_style(BLACK).background_style(WHITE.mix(0.9)).draw().map_err(err)?;
+            chart
+                .configure_series_labels()
+                .position(if log_x { SeriesLabelPosition::UpperLeft } else { SeriesLabelPosition::LowerLeft })
+                .border_style(BLACK)
+                .background_style(WHITE.mix(0.9))
+                .draw()
+                .map_err(err)?;
         }};
     }
     if log_x {
