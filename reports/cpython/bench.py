@@ -140,6 +140,52 @@ def client(address):
     return c
 
 
+class PairManager(BaseManager):
+    pass
+
+
+_TASKS = None
+_RESULTS = None
+
+
+def _tasks():
+    return _TASKS
+
+
+def _results():
+    return _RESULTS
+
+
+def start_manager_pair():
+    global _TASKS, _RESULTS
+    import queue
+
+    _TASKS, _RESULTS = queue.Queue(), queue.Queue()
+    PairManager.register("get_task_queue", callable=_tasks)
+    PairManager.register("get_result_queue", callable=_results)
+    m = PairManager(address=("127.0.0.1", 0), authkey=b"abc")
+    m.start()
+    return m
+
+
+def client_pair(address):
+    PairManager.register("get_task_queue")
+    PairManager.register("get_result_queue")
+    c = PairManager(address=address, authkey=b"abc")
+    c.connect()
+    return c
+
+
+def manager_worker(address):
+    cl = client_pair(address)
+    tasks, results = cl.get_task_queue(), cl.get_result_queue()
+    while True:
+        n = tasks.get()
+        if n < 0:
+            return
+        results.put(n * n)
+
+
 def force_nodelay():
     """Make every TCP socket of this process set TCP_NODELAY, as the reference does."""
     original = socket.socket.connect
@@ -310,6 +356,48 @@ def run(op, quick, exe):
         finally:
             pool.close()
             pool.join()
+    if op == "balance_loop":
+        per = 100000 if quick else 400000
+        out = {"cpython-locked": [], "cpython-unlocked": []}
+        for _ in range(3 if quick else 7):
+            for locked in (True, False):
+                state = {"balance": 0}
+                lock = threading.Lock()
+
+                def change(n, locked=locked, state=state, lock=lock):
+                    for _ in range(per):
+                        if locked:
+                            lock.acquire()
+                        state["balance"] = state["balance"] + n
+                        state["balance"] = state["balance"] - n
+                        if locked:
+                            lock.release()
+                ts = [threading.Thread(target=change, args=(n,)) for n in (5, 8)]
+                t = time.perf_counter_ns()
+                [x.start() for x in ts]
+                [x.join() for x in ts]
+                label = "cpython-locked" if locked else "cpython-unlocked"
+                out[label].append((time.perf_counter_ns() - t) / (2 * per))
+        return [series(k, v) for k, v in out.items()]
+    if op == "manager_master_worker":
+        count = 2000 if quick else 10000
+        rates = []
+        for _ in range(3 if quick else 5):
+            m = start_manager_pair()
+            w = c.Process(target=manager_worker, args=(m.address,))
+            w.start()
+            cl = client_pair(m.address)
+            tasks, results = cl.get_task_queue(), cl.get_result_queue()
+            t = time.perf_counter()
+            for n in range(count):
+                tasks.put(n)
+            for _ in range(count):
+                results.get()
+            rates.append(count / (time.perf_counter() - t))
+            tasks.put(-1)
+            w.join()
+            m.shutdown()
+        return [series("cpython", rates)]
     if op in ("manager_rtt", "manager_connect"):
         m = start_manager()
         try:

@@ -21,6 +21,7 @@ pub static REGISTRY: procthread::Registry = &[
     &bench::workloads::QUEUE_ECHO,
     &bench::workloads::PIPE_ECHO,
     &bench::workloads::QUEUE_FLOOD,
+    &bench::workloads::MANAGER_WORKER,
 ];
 
 /// Ends this process now with `code`, after flushing stdout and stderr.

@@ -61,107 +61,54 @@ fn bars(f: &Figure, path: &Path) -> Result<()> {
         .map(|s| (s.label.as_str(), s.stats.median, s.stats.min, s.stats.max))
         .collect();
     let n = items.len().max(1);
-    let top = items.iter().map(|i| i.3).fold(0.0f64, f64::max) * 1.25;
+    let top = items.iter().map(|i| i.3).fold(0.0f64, f64::max);
     let bottom = items.iter().map(|i| i.2).filter(|v| *v > 0.0).fold(f64::MAX, f64::min);
     // Values spanning orders of magnitude (a thread pool beside CPython's spawn) need a log axis.
-    if bottom > 0.0 && top / bottom > 100.0 {
-        return bars_log(f, &items, bottom * 0.5, top * 2.0, path);
-    }
+    let log = bottom > 0.0 && top / bottom > 100.0;
     let root = SVGBackend::new(path, (760, 90 + 46 * n as u32)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(&f.title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(130)
-        .build_cartesian_2d(0.0..top.max(1e-9), 0.0..n as f64)
-        .map_err(err)?;
     let labels: Vec<String> = items.iter().map(|i| i.0.to_string()).collect();
     let unit = f.unit;
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .y_labels(n * 2 + 1)
-        .y_label_formatter(&|y| {
-            let i = *y - 0.5;
-            if (i - i.round()).abs() < 1e-6 && i >= 0.0 {
-                labels.get(i.round() as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
+    let mut builder = ChartBuilder::on(&root);
+    let title = if log { format!("{} (log scale)", f.title) } else { f.title.clone() };
+    builder.caption(title, ("sans-serif", 18)).margin(12).x_label_area_size(36).y_label_area_size(130);
+    // One drawing for both axis kinds: `$lo` is where bars start, `$label_at` places the value.
+    macro_rules! draw {
+        ($chart:expr, $lo:expr, $label_at:expr) => {{
+            let mut chart = $chart;
+            chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .y_labels(n * 2 + 1)
+                .y_label_formatter(&|y| {
+                    let i = *y - 0.5;
+                    let whole = (i - i.round()).abs() < 1e-6 && i >= 0.0;
+                    if whole { labels.get(i.round() as usize).cloned().unwrap_or_default() } else { String::new() }
+                })
+                .x_label_formatter(&|x| fmt(unit, *x))
+                .x_desc(axis_name(unit))
+                .draw()
+                .map_err(err)?;
+            for (i, (label, median, min, max)) in items.iter().enumerate() {
+                let y = i as f64;
+                let bar = Rectangle::new([($lo, y + 0.2), (*median, y + 0.8)], color(label, i).filled());
+                chart.draw_series(std::iter::once(bar)).map_err(err)?;
+                // The min–max range as a whisker.
+                let whisker = PathElement::new(vec![(*min, y + 0.5), (*max, y + 0.5)], BLACK.stroke_width(2));
+                chart.draw_series(std::iter::once(whisker)).map_err(err)?;
+                let text = Text::new(fmt(unit, *median), ($label_at(*max), y + 0.35), ("sans-serif", 13));
+                chart.draw_series(std::iter::once(text)).map_err(err)?;
             }
-        })
-        .x_label_formatter(&|x| fmt(unit, *x))
-        .x_desc(axis_name(unit))
-        .draw()
-        .map_err(err)?;
-    for (i, (label, median, min, max)) in items.iter().enumerate() {
-        let y = i as f64;
-        let c = color(label, i);
-        chart
-            .draw_series(std::iter::once(Rectangle::new([(0.0, y + 0.2), (*median, y + 0.8)], c.filled())))
-            .map_err(err)?;
-        // The min–max range as a whisker.
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(*min, y + 0.5), (*max, y + 0.5)],
-                BLACK.stroke_width(2),
-            )))
-            .map_err(err)?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                fmt(unit, *median),
-                (*max + top * 0.01, y + 0.35),
-                ("sans-serif", 13),
-            )))
-            .map_err(err)?;
+        }};
     }
-    root.present().map_err(err)?;
-    Ok(())
-}
-
-fn bars_log(f: &Figure, items: &[(&str, f64, f64, f64)], lo: f64, hi: f64, path: &Path) -> Result<()> {
-    let n = items.len().max(1);
-    let root = SVGBackend::new(path, (760, 90 + 46 * n as u32)).into_drawing_area();
-    root.fill(&WHITE).map_err(err)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(format!("{} (log scale)", f.title), ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(130)
-        .build_cartesian_2d((lo..hi).log_scale(), 0.0..n as f64)
-        .map_err(err)?;
-    let labels: Vec<String> = items.iter().map(|i| i.0.to_string()).collect();
-    let unit = f.unit;
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .y_labels(n * 2 + 1)
-        .y_label_formatter(&|y| {
-            let i = *y - 0.5;
-            if (i - i.round()).abs() < 1e-6 && i >= 0.0 {
-                labels.get(i.round() as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
-        .x_label_formatter(&|x| fmt(unit, *x))
-        .x_desc(axis_name(unit))
-        .draw()
-        .map_err(err)?;
-    for (i, (label, median, min, max)) in items.iter().enumerate() {
-        let y = i as f64;
-        chart
-            .draw_series(std::iter::once(Rectangle::new([(lo, y + 0.2), (*median, y + 0.8)], color(label, i).filled())))
-            .map_err(err)?;
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(*min, y + 0.5), (*max, y + 0.5)],
-                BLACK.stroke_width(2),
-            )))
-            .map_err(err)?;
-        chart
-            .draw_series(std::iter::once(Text::new(fmt(unit, *median), (*max * 1.1, y + 0.35), ("sans-serif", 13))))
-            .map_err(err)?;
+    if log {
+        let (lo, hi) = (bottom * 0.5, top * 2.5);
+        let chart = builder.build_cartesian_2d((lo..hi).log_scale(), 0.0..n as f64).map_err(err)?;
+        draw!(chart, lo, |max: f64| max * 1.1);
+    } else {
+        let hi = (top * 1.25).max(1e-9);
+        let chart = builder.build_cartesian_2d(0.0..hi, 0.0..n as f64).map_err(err)?;
+        draw!(chart, 0.0, |max: f64| max + hi * 0.01);
     }
     root.present().map_err(err)?;
     Ok(())

@@ -227,6 +227,17 @@ pub const SPECS: &[Spec] = &[
         note: "2 threads x 100,000 changes per run",
     },
     Spec {
+        id: "balance.loop",
+        group: "sync",
+        title: "The balance loop: one change_it, 2 threads, with and without the lock",
+        unit: Unit::Nanos,
+        ratios: &[ratio("locked", "unlocked"), ratio("cpython-locked", "locked")],
+        pinned: false,
+        gated: false,
+        cpython: Some("balance_loop"),
+        note: "per iteration: balance += n; balance -= n",
+    },
+    Spec {
         id: "local.rw",
         group: "sync",
         title: "Thread-local: set + get",
@@ -280,6 +291,17 @@ pub const SPECS: &[Spec] = &[
         gated: false,
         cpython: Some("manager_connect"),
         note: "",
+    },
+    Spec {
+        id: "manager.master_worker",
+        group: "manager",
+        title: "Manager: the chapter's master and worker, tasks per second",
+        unit: Unit::PerSecond,
+        ratios: &[ratio("reference", "cpython")],
+        pinned: false,
+        gated: false,
+        cpython: Some("manager_master_worker"),
+        note: "master puts tasks, a worker process squares them, master reads the results",
     },
     Spec {
         id: "manager.e2e",
@@ -380,11 +402,9 @@ pub fn measure(id: &str, quick: bool) -> Result<Vec<Series>, String> {
         "queue.throughput" => {
             let count = if quick { 20_000 } else { 100_000 };
             let runs = if quick { 5 } else { 11 };
-            let mut r = Vec::new();
-            let mut f = Vec::new();
+            let (mut r, mut f) = (Vec::new(), Vec::new());
             for _ in 0..runs {
-                #[cfg(unix)]
-                f.push(w::raw_pipe_throughput(count));
+                f.extend(floor_throughput(count));
                 r.push(w::queue_throughput(count, StartMethod::Spawn));
             }
             let mut out = vec![s("reference", r)];
@@ -446,6 +466,15 @@ pub fn measure(id: &str, quick: bool) -> Result<Vec<Series>, String> {
             let lost = (0..runs).filter(|_| race_once(100_000) != 0).count();
             vec![s("reference", vec![100.0 * lost as f64 / runs as f64])]
         }
+        "balance.loop" => {
+            let per = if quick { 100_000 } else { 400_000 };
+            let (mut locked, mut unlocked) = (Vec::new(), Vec::new());
+            for _ in 0..b.samples {
+                locked.push(balance_loop(per, true));
+                unlocked.push(balance_loop(per, false));
+            }
+            vec![s("locked", locked), s("unlocked", unlocked)]
+        }
         "local.rw" => {
             thread_local! { static CELL: std::cell::Cell<u64> = const { std::cell::Cell::new(0) }; }
             let local = procthread::Local::<u64>::new();
@@ -497,6 +526,11 @@ pub fn measure(id: &str, quick: bool) -> Result<Vec<Series>, String> {
                 }),
             )]
         }
+        "manager.master_worker" => {
+            let count = if quick { 2_000 } else { 10_000 };
+            let runs = if quick { 3 } else { 7 };
+            vec![s("reference", (0..runs).map(|_| w::manager_master_worker(count)).collect())]
+        }
         "manager.connect" => {
             let m = manager();
             let addr = m.address();
@@ -526,19 +560,37 @@ fn manager() -> procthread::manager::Manager {
 
 type Op = Box<dyn FnMut()>;
 
-/// Round trips of 16-byte messages: the reference's, and the raw floor's (Unix).
-fn rtt(b: Budget, make: impl Fn(usize) -> Op) -> Vec<Series> {
+/// The raw pipe's throughput, where there is a raw floor to measure (Unix).
+fn floor_throughput(count: u64) -> Option<f64> {
     #[cfg(unix)]
-    let floor = {
+    return Some(w::raw_pipe_throughput(count));
+    #[cfg(not(unix))]
+    {
+        let _ = count;
+        None
+    }
+}
+
+/// Round trips of 16-byte messages over raw pipes to a forked echo (Unix).
+fn floor_rtt(b: Budget) -> Option<Vec<f64>> {
+    #[cfg(unix)]
+    {
         let mut raw = w::RawPipeRoundTrip::start(MSG16.len() + 6);
-        time_per_op(b, || raw.round_trip())
-    };
+        Some(time_per_op(b, || raw.round_trip()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = b;
+        None
+    }
+}
+
+/// Round trips of 16-byte messages: the reference's, and the raw floor's where there is one.
+fn rtt(b: Budget, make: impl Fn(usize) -> Op) -> Vec<Series> {
+    let floor = floor_rtt(b);
     let mut op = make(MSG16.len());
-    let reference = time_per_op(b, &mut op);
-    #[allow(unused_mut)]
-    let mut out = vec![s("reference", reference)];
-    #[cfg(unix)]
-    out.push(s("floor", floor));
+    let mut out = vec![s("reference", time_per_op(b, &mut op))];
+    out.extend(floor.map(|f| s("floor", f)));
     out
 }
 
@@ -555,6 +607,35 @@ fn contend<L: Send + Sync + Default + 'static>(per: u64, op: fn(&L, &AtomicI64))
                 start.wait();
                 for _ in 0..per {
                     op(&lock, &n);
+                }
+            })
+        })
+        .collect();
+    hs.into_iter().for_each(|h| h.join().expect("join"));
+    t.elapsed().as_nanos() as f64 / (2 * per) as f64
+}
+
+/// Nanoseconds per `change_it` with two threads (5 and 8), with the lock around each or not.
+fn balance_loop(per: u64, locked: bool) -> f64 {
+    let balance = Arc::new(AtomicI64::new(0));
+    let lock = Arc::new(procthread::Lock::new());
+    let t = Instant::now();
+    let hs: Vec<_> = [5, 8]
+        .into_iter()
+        .map(|n| {
+            let (b, lock) = (balance.clone(), lock.clone());
+            std::thread::spawn(move || {
+                for _ in 0..per {
+                    if locked {
+                        lock.acquire();
+                    }
+                    let v = b.load(Ordering::Relaxed);
+                    b.store(v + n, Ordering::Relaxed);
+                    let v = b.load(Ordering::Relaxed);
+                    b.store(v - n, Ordering::Relaxed);
+                    if locked {
+                        lock.release().expect("held");
+                    }
                 }
             })
         })

@@ -352,13 +352,14 @@ pub fn markdown(r: &Report) -> String {
                 .series
                 .iter()
                 .map(|s| {
-                    format!(
-                        "{} **{}** ({}–{})",
-                        s.label,
-                        fmt(f.unit, s.stats.median),
-                        fmt(f.unit, s.stats.min),
-                        fmt(f.unit, s.stats.max)
-                    )
+                    let (m, lo, hi) = (fmt(f.unit, s.stats.median), fmt(f.unit, s.stats.min), fmt(f.unit, s.stats.max));
+                    // Throughput of 16-byte messages also reads as payload bytes per second.
+                    let mb = if f.id == "queue.throughput" {
+                        format!(" = {:.1} MB/s", s.stats.median * 16.0 / 1e6)
+                    } else {
+                        String::new()
+                    };
+                    format!("{} **{m}**{mb} ({lo}–{hi})", s.label)
                 })
                 .collect();
             let ratios: Vec<String> = f.ratios.iter().map(ratio_text).collect();

@@ -1,6 +1,7 @@
 //! The operations measured, shared by `harness report` and the criterion benches: each is the
 //! reference doing something, or the OS floor doing the same the most direct way.
 
+#[cfg(unix)]
 use std::io::{Read, Write};
 use std::time::Instant;
 
@@ -41,6 +42,43 @@ pub static QUEUE_FLOOD: Entry<(Queue, u64)> = Entry::new("bench::queue-flood", |
         }
     }
 });
+
+/// The chapter's distributed worker: squares tasks from a manager until it gets `-1`.
+pub static MANAGER_WORKER: Entry<String> = Entry::new("bench::manager-worker", |address| {
+    let Ok(client) = procthread::manager::Client::connect(address.as_str(), b"abc") else { return };
+    let (tasks, results) = (client.queue("task"), client.queue("result"));
+    while let Ok(n) = tasks.get::<i64>(None) {
+        if n < 0 || results.put(&(n * n)).is_err() {
+            return;
+        }
+    }
+});
+
+/// Tasks per second through a manager: this process puts `count` tasks, a worker process
+/// squares them, this process reads the results (the chapter's master and worker).
+pub fn manager_master_worker(count: i64) -> f64 {
+    let m = procthread::manager::Manager::builder()
+        .queue("task")
+        .queue("result")
+        .authkey(b"abc".to_vec())
+        .start()
+        .expect("manager");
+    let mut worker = Process::new(&MANAGER_WORKER, m.address().to_string()).daemon(true);
+    worker.start().expect("worker");
+    let client = procthread::manager::Client::connect(m.address(), b"abc").expect("connect");
+    let (tasks, results) = (client.queue("task"), client.queue("result"));
+    let t = Instant::now();
+    for n in 0..count {
+        tasks.put(&n).expect("put");
+    }
+    for _ in 0..count {
+        let _: i64 = results.get(None).expect("result");
+    }
+    let rate = count as f64 / t.elapsed().as_secs_f64();
+    tasks.put(&-1i64).expect("stop");
+    let _ = worker.join();
+    rate
+}
 
 /// CPU-bound work of `n` steps (a xorshift walk the optimizer cannot skip).
 pub fn burn(n: u64) -> u64 {
