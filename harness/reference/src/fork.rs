@@ -73,10 +73,20 @@ pub fn exit_child(code: i32) -> ! {
 }
 
 pub(crate) fn ensure_single_threaded() -> Result<(), ProcessError> {
-    match os::thread_count() {
-        Some(threads) if threads > 1 => Err(ProcessError::ForkUnsafe { threads }),
-        _ => Ok(()),
+    // A thread just joined can still be counted for a few microseconds: joining returns when
+    // the thread's stack is released, a little before the kernel drops it from the count. A
+    // live thread stays counted, so a short grace period refuses it all the same.
+    let mut threads = 0;
+    for attempt in 0..50 {
+        match os::thread_count() {
+            Some(n) if n > 1 => threads = n,
+            _ => return Ok(()),
+        }
+        if attempt < 49 {
+            std::thread::sleep(std::time::Duration::from_micros(100));
+        }
     }
+    Err(ProcessError::ForkUnsafe { threads })
 }
 
 /// Forks a child that runs `body` and exits with the code it returns; stray descriptors other
