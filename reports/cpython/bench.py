@@ -298,6 +298,24 @@ def run(op, quick, exe):
             [x.join() for x in ts]
             out.append((time.perf_counter_ns() - t) / (2 * per))
         return [series("cpython", out)]
+    if op == "lock_contended_threads":
+        per = 20000 if quick else 100000
+        lock = threading.Lock()
+        out = []
+        for threads in (2, 4, 8):
+            samples = []
+            for _ in range(min(budget(quick)[0], 9)):
+                def work():
+                    for _ in range(per):
+                        with lock:
+                            pass
+                ts = [threading.Thread(target=work) for _ in range(threads)]
+                t = time.perf_counter_ns()
+                [x.start() for x in ts]
+                [x.join() for x in ts]
+                samples.append((time.perf_counter_ns() - t) / (threads * per))
+            out.append(series("cpython", samples, x=threads))
+        return out
     if op == "balance_race":
         runs = 20 if quick else 80
         lost = 0

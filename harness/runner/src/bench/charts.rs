@@ -86,7 +86,7 @@ fn bars(f: &Figure, path: &Path) -> Result<()> {
                     if whole { labels.get(i.round() as usize).cloned().unwrap_or_default() } else { String::new() }
                 })
                 .x_label_formatter(&|x| fmt(unit, *x))
-                .x_desc(axis_name(unit))
+                .x_desc(format!("{}; whisker: min–max", axis_name(unit)))
                 .draw()
                 .map_err(err)?;
             for (i, (label, median, min, max)) in items.iter().enumerate() {
@@ -124,7 +124,7 @@ fn bytes(x: f64) -> String {
 
 fn axis_name(unit: Unit) -> &'static str {
     match unit {
-        Unit::Nanos => "time per operation (median; whisker: min–max)",
+        Unit::Nanos => "time per operation (median)",
         Unit::PerSecond => "messages per second",
         Unit::Relative => "wall time relative to sequential",
         Unit::Percent => "% of runs",
@@ -145,7 +145,8 @@ fn lines(f: &Figure, path: &Path) -> Result<()> {
     let root = SVGBackend::new(path, (760, 460)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let unit = f.unit;
-    let log_x = f.id != "cpu.split";
+    // Message sizes span five orders of magnitude; worker and thread counts do not.
+    let log_x = f.id == "ipc.size_sweep";
     let mut builder = ChartBuilder::on(&root);
     builder.caption(&f.title, ("sans-serif", 18)).margin(12).x_label_area_size(40).y_label_area_size(80);
     let series_for = |label: &str| -> Vec<(f64, f64)> {
@@ -190,7 +191,7 @@ fn lines(f: &Figure, path: &Path) -> Result<()> {
         draw!(chart, "message size (bytes)");
     } else {
         let chart = builder.build_cartesian_2d(0.5..x1 + 0.5, 0.0..y1.max(1.0) * 1.15).map_err(err)?;
-        draw!(chart, "workers");
+        draw!(chart, if f.id == "cpu.split" { "workers" } else { "threads" });
     }
     root.present().map_err(err)?;
     Ok(())

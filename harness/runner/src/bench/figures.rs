@@ -216,6 +216,17 @@ pub const SPECS: &[Spec] = &[
         note: "floor: std::sync::Mutex",
     },
     Spec {
+        id: "lock.contended.threads",
+        group: "sync",
+        title: "Lock: 2 to 8 threads contending, per acquisition",
+        unit: Unit::Nanos,
+        ratios: &[],
+        pinned: false,
+        gated: false,
+        cpython: Some("lock_contended_threads"),
+        note: "x: threads (on 2 CPUs); floor: std::sync::Mutex",
+    },
+    Spec {
         id: "balance.race",
         group: "sync",
         title: "The balance race without a lock: runs that lost updates",
@@ -449,17 +460,24 @@ pub fn measure(id: &str, quick: bool) -> Result<Vec<Series>, String> {
             let mut r = Vec::new();
             let mut f = Vec::new();
             for _ in 0..runs {
-                r.push(contend(per, |lock: &procthread::Lock, n: &AtomicI64| {
-                    lock.acquire();
-                    n.fetch_add(1, Ordering::Relaxed);
-                    lock.release().expect("held");
-                }));
-                f.push(contend(per, |m: &std::sync::Mutex<()>, n: &AtomicI64| {
-                    let _g = m.lock();
-                    n.fetch_add(1, Ordering::Relaxed);
-                }));
+                r.push(contend(2, per, lock_op));
+                f.push(contend(2, per, mutex_op));
             }
             vec![s("reference", r), s("floor", f)]
+        }
+        "lock.contended.threads" => {
+            let per = if quick { 20_000 } else { 100_000 };
+            let mut out = Vec::new();
+            for threads in [2u64, 4, 8] {
+                let (mut r, mut f) = (Vec::new(), Vec::new());
+                for _ in 0..b.samples.min(9) {
+                    r.push(contend(threads, per, lock_op));
+                    f.push(contend(threads, per, mutex_op));
+                }
+                out.push(sx("reference", threads as f64, r));
+                out.push(sx("floor", threads as f64, f));
+            }
+            out
         }
         "balance.race" => {
             let runs = if quick { 20 } else { 80 };
@@ -595,12 +613,12 @@ fn rtt(b: Budget, make: impl Fn(usize) -> Op) -> Vec<Series> {
 }
 
 /// Nanoseconds per acquisition with two threads each acquiring `per` times.
-fn contend<L: Send + Sync + Default + 'static>(per: u64, op: fn(&L, &AtomicI64)) -> f64 {
+fn contend<L: Send + Sync + Default + 'static>(threads: u64, per: u64, op: fn(&L, &AtomicI64)) -> f64 {
     let lock = Arc::new(L::default());
     let n = Arc::new(AtomicI64::new(0));
-    let start = Arc::new(std::sync::Barrier::new(2));
+    let start = Arc::new(std::sync::Barrier::new(threads as usize));
     let t = Instant::now();
-    let hs: Vec<_> = (0..2)
+    let hs: Vec<_> = (0..threads)
         .map(|_| {
             let (lock, n, start) = (lock.clone(), n.clone(), start.clone());
             std::thread::spawn(move || {
@@ -612,7 +630,18 @@ fn contend<L: Send + Sync + Default + 'static>(per: u64, op: fn(&L, &AtomicI64))
         })
         .collect();
     hs.into_iter().for_each(|h| h.join().expect("join"));
-    t.elapsed().as_nanos() as f64 / (2 * per) as f64
+    t.elapsed().as_nanos() as f64 / (threads * per) as f64
+}
+
+fn lock_op(lock: &procthread::Lock, n: &AtomicI64) {
+    lock.acquire();
+    n.fetch_add(1, Ordering::Relaxed);
+    lock.release().expect("held");
+}
+
+fn mutex_op(m: &std::sync::Mutex<()>, n: &AtomicI64) {
+    let _g = m.lock();
+    n.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Nanoseconds per `change_it` with two threads (5 and 8), with the lock around each or not.

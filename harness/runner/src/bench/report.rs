@@ -430,7 +430,11 @@ fn sweep_table(f: &Figure) -> String {
         }
     }
     xs.sort_by(f64::total_cmp);
-    let head = if f.id == "cpu.split" { "workers" } else { "bytes" };
+    let head = match f.id.as_str() {
+        "cpu.split" => "workers",
+        "lock.contended.threads" => "threads",
+        _ => "bytes",
+    };
     let mut out = format!(
         "\n**{}** ({})\n\n| {head} | {} |\n|---|{}\n",
         f.title,
