@@ -115,69 +115,37 @@ class QueueManager(BaseManager):
     pass
 
 
-_SHARED = None
+_QUEUES = {}
 
 
-def _shared_queue():
-    return _SHARED
-
-
-def start_manager(nodelay=False):
-    global _SHARED
+def _register(names, serve):
     import queue
 
-    _SHARED = queue.Queue()
-    QueueManager.register("get_queue", callable=_shared_queue)
+    for name in names:
+        if serve:
+            _QUEUES[name] = queue.Queue()
+            QueueManager.register("get_" + name, callable=lambda name=name: _QUEUES[name])
+        else:
+            QueueManager.register("get_" + name)
+
+
+def start_manager(names=("queue",)):
+    """Serves one queue per name, each reached as get_<name>(), as the chapter registers them."""
+    _register(names, serve=True)
     m = QueueManager(address=("127.0.0.1", 0), authkey=b"abc")
     m.start()
     return m
 
 
-def client(address):
-    QueueManager.register("get_queue")
+def client(address, names=("queue",)):
+    _register(names, serve=False)
     c = QueueManager(address=address, authkey=b"abc")
     c.connect()
     return c
 
 
-class PairManager(BaseManager):
-    pass
-
-
-_TASKS = None
-_RESULTS = None
-
-
-def _tasks():
-    return _TASKS
-
-
-def _results():
-    return _RESULTS
-
-
-def start_manager_pair():
-    global _TASKS, _RESULTS
-    import queue
-
-    _TASKS, _RESULTS = queue.Queue(), queue.Queue()
-    PairManager.register("get_task_queue", callable=_tasks)
-    PairManager.register("get_result_queue", callable=_results)
-    m = PairManager(address=("127.0.0.1", 0), authkey=b"abc")
-    m.start()
-    return m
-
-
-def client_pair(address):
-    PairManager.register("get_task_queue")
-    PairManager.register("get_result_queue")
-    c = PairManager(address=address, authkey=b"abc")
-    c.connect()
-    return c
-
-
 def manager_worker(address):
-    cl = client_pair(address)
+    cl = client(address, ("task_queue", "result_queue"))
     tasks, results = cl.get_task_queue(), cl.get_result_queue()
     while True:
         n = tasks.get()
@@ -401,10 +369,10 @@ def run(op, quick, exe):
         count = 2000 if quick else 10000
         rates = []
         for _ in range(3 if quick else 5):
-            m = start_manager_pair()
+            m = start_manager(("task_queue", "result_queue"))
             w = c.Process(target=manager_worker, args=(m.address,))
             w.start()
-            cl = client_pair(m.address)
+            cl = client(m.address, ("task_queue", "result_queue"))
             tasks, results = cl.get_task_queue(), cl.get_result_queue()
             t = time.perf_counter()
             for n in range(count):
