@@ -250,16 +250,20 @@ pub fn judge(scenario: &Scenario, backend: Backend, record: &RunRecord) -> Verdi
         }
     }
 
-    for (pool, bound) in &scenario.expect.max_concurrent {
-        let spans = task_spans(events, pool);
+    for (target, bound) in &scenario.expect.max_concurrent {
+        let (spans, what) = if target == "actors" {
+            (spans(events, |e| e.pool.is_none() && e.actor != MAIN), "started actors".to_string())
+        } else {
+            (spans(events, |e| e.pool.as_deref() == Some(target.as_str())), format!("tasks on pool `{target}`"))
+        };
         let peak =
             spans.iter().map(|&(s, _)| spans.iter().filter(|&&(s2, e2)| s2 <= s && s < e2).count()).max().unwrap_or(0);
         if spans.is_empty() {
-            fail(&mut v, format!("no task ran on pool `{pool}`"));
+            fail(&mut v, format!("none of the {what} ran"));
         } else if peak > *bound {
-            fail(&mut v, format!("{peak} tasks ran at once on pool `{pool}`, more than {bound}"));
+            fail(&mut v, format!("{peak} {what} ran at once, more than {bound}"));
         } else {
-            v.checks.push(format!("at most {bound} tasks at once on {pool}: ok"));
+            v.checks.push(format!("at most {bound} {what} at once: ok"));
         }
     }
     for (pool, bound) in &scenario.expect.max_distinct_pids {
@@ -304,14 +308,15 @@ fn exit_matches(code: i32, want: ExitExpect) -> bool {
     }
 }
 
-/// (start, end) of every task of a pool, from its own events.
-fn task_spans(events: &[Event], pool: &str) -> Vec<(u64, u64)> {
+/// (start, end) of every actor the filter selects, from its own `Started` to its `Finished`, or
+/// to the `Exit` its joiner recorded when it could not finish (terminated, killed, crashed).
+fn spans(events: &[Event], select: impl Fn(&Event) -> bool) -> Vec<(u64, u64)> {
     let mut spans: BTreeMap<&str, (Option<u64>, Option<u64>)> = BTreeMap::new();
-    for e in events.iter().filter(|e| e.pool.as_deref() == Some(pool)) {
+    for e in events.iter().filter(|e| select(e)) {
         let slot = spans.entry(&e.actor).or_default();
         match e.kind {
             EventKind::Started => slot.0 = Some(e.t_us),
-            EventKind::Finished { .. } => slot.1 = Some(e.t_us),
+            EventKind::Finished { .. } | EventKind::Exit { .. } if slot.1.is_none() => slot.1 = Some(e.t_us),
             _ => {}
         }
     }

@@ -367,7 +367,8 @@ pub struct Expectations {
     /// Per actor instance; instances not listed must exit 0.
     pub exit: Vec<(String, ExitExpect)>,
     pub variables: Vec<VarExpectation>,
-    /// Per pool: the most tasks running at once must not exceed this.
+    /// Per pool: the most tasks running at once must not exceed this; under the key `actors`,
+    /// the most started actor instances (main and pool tasks aside) running at once.
     pub max_concurrent: Vec<(String, usize)>,
     /// Per pool: tasks must run in at most this many distinct processes (workers are reused).
     pub max_distinct_pids: Vec<(String, usize)>,

@@ -183,3 +183,12 @@ fn several_problems_are_all_reported() {
         ]
     );
 }
+
+#[test]
+fn max_concurrent_bounds_pools_or_the_started_actors() {
+    let s = parse("[resources]\npool = { kind = \"pool\", size = 2 }\n[actors.main]\nsteps = []\n[expect]\nmax_concurrent = { pool = 2, actors = 3 }\n")
+        .expect("valid");
+    assert_eq!(s.expect.max_concurrent, [("pool".to_string(), 2), ("actors".to_string(), 3)]);
+    let e = errors("[actors.main]\nsteps = []\n[expect]\nmax_distinct_pids = { actors = 1 }\n");
+    assert_eq!(e, ["t.toml:4:23: unknown pool `actors`; pools defined: none"]);
+}

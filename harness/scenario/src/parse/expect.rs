@@ -7,6 +7,9 @@ use crate::tree::{Node, Sp};
 use super::Known;
 use super::fields::{self, Fields};
 
+/// The `max_concurrent` key that means "the actors started by the scenario" rather than a pool.
+pub(crate) const ACTORS: &str = "actors";
+
 const KEYS: [&str; 5] = ["exit", "variables", "max_concurrent", "max_distinct_pids", "received"];
 
 pub(crate) fn parse(node: &Sp<Node>, known: &Known, sink: &mut Sink<'_>) -> Expectations {
@@ -30,8 +33,10 @@ pub(crate) fn parse(node: &Sp<Node>, known: &Known, sink: &mut Sink<'_>) -> Expe
             *slot = entries(t, &format!("`expect.{key}`"), sink)
                 .into_iter()
                 .filter_map(|(k, v)| {
-                    let pool = pool(k, known, sink)?;
-                    Some((pool, fields::int(v, "a count", 1, 100_000, sink)? as usize))
+                    // `max_concurrent` also bounds the started actors taken together.
+                    let target =
+                        if key == "max_concurrent" && k.v == ACTORS { k.v.clone() } else { pool(k, known, sink)? };
+                    Some((target, fields::int(v, "a count", 1, 100_000, sink)? as usize))
                 })
                 .collect();
         }
