@@ -25,6 +25,7 @@ if [ ! -f "$baseline" ]; then
   exit 0
 fi
 status=0
+rm -f "$out/gate.md"
 "$harness" gate --report "$out/report.json" --baseline "$baseline" --config ci/gate.toml --summary "$out/gate.md" || status=$?
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
   cat "$out/gate.md" "$out/report.md" >> "$GITHUB_STEP_SUMMARY"
