@@ -34,10 +34,26 @@ fn assert_nothing_left(record: &RunRecord) {
     }
 }
 
+/// Every pid the run recorded has exited (a pid that cannot be opened is gone).
 #[cfg(windows)]
 fn assert_nothing_left(record: &RunRecord) {
-    // The job object's process count is checked by the runner itself (`leftovers`).
-    assert!(!record.events.is_empty() || record.timed_out || record.executor_code.is_some());
+    use windows_sys::Win32::Foundation::{CloseHandle, STILL_ACTIVE};
+    use windows_sys::Win32::System::Threading::{GetExitCodeProcess, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION};
+    for e in &record.events {
+        // SAFETY: plain Win32 calls on a handle we open and close here.
+        let alive = unsafe {
+            let h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, e.pid);
+            if h.is_null() {
+                false
+            } else {
+                let mut code = 0u32;
+                let running = GetExitCodeProcess(h, &mut code) != 0 && code == STILL_ACTIVE as u32;
+                CloseHandle(h);
+                running
+            }
+        };
+        assert!(!alive, "pid {} of actor {} is still running", e.pid, e.actor);
+    }
 }
 
 const HANG: &str = r#"

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Scenario, StepKind};
+use crate::model::Scenario;
 
 /// How a scenario's actors (and pools) are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -104,9 +104,4 @@ pub fn applicable(scenario: &Scenario, os_has_fork: bool) -> Vec<(Backend, Appli
         .into_iter()
         .filter(|(_, a)| !matches!(a, Applicability::NotApplicable(_)))
         .collect()
-}
-
-/// Whether a step kind is only meaningful with processes (used by docs and tests).
-pub fn needs_processes(kind: &StepKind) -> bool {
-    matches!(kind, StepKind::Terminate(_) | StepKind::Kill(_) | StepKind::Exit(_) | StepKind::Crash(_))
 }

@@ -14,16 +14,11 @@ mod tree;
 
 use std::path::{Path, PathBuf};
 
-pub use backend::{Applicability, Backend, applicability, applicable, needs_processes};
+pub use backend::{Applicability, Backend, applicability, applicable};
 pub use diag::{Diagnostic, Diagnostics, LoadError};
 pub use model::*;
 pub use parse::parse_str;
 pub use template::{BUILTINS, Part, Placeholder, Template};
-
-/// The step verbs, for documentation and error messages.
-pub fn verbs() -> impl Iterator<Item = &'static str> {
-    parse::VERBS.iter().map(|(v, _)| *v)
-}
 
 /// Reads and parses one scenario file.
 pub fn load(path: &Path) -> Result<Scenario, LoadError> {

@@ -73,12 +73,6 @@ pub struct Report {
     pub figures: Vec<Figure>,
 }
 
-impl Report {
-    pub fn figure(&self, id: &str) -> Option<&Figure> {
-        self.figures.iter().find(|f| f.id == id)
-    }
-}
-
 impl Figure {
     pub fn median(&self, label: &str) -> Option<f64> {
         self.series.iter().find(|s| s.label == label && s.x.is_none()).map(|s| s.stats.median)

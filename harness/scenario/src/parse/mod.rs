@@ -16,7 +16,6 @@ use crate::model::{ActorDef, DEFAULT_TIMEOUT, MAIN, Resource, ResourceKind, Scen
 use crate::tree::{self, Node, Sp};
 
 use fields::Fields;
-pub(crate) use steps::VERBS;
 
 const TOP_KEYS: [&str; 7] = ["title", "chapter", "timeout_ms", "backends", "resources", "actors", "expect"];
 const RESOURCE_KINDS: [&str; 7] = ["queue", "pipe", "lock", "variable", "local", "pool", "manager"];
