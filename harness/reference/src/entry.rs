@@ -91,14 +91,20 @@ impl<A: DeserializeOwned, R: Serialize> Registered for Task<A, R> {
 /// The program's registry, as given to [`dispatch`].
 pub type Registry = &'static [&'static dyn Registered];
 
-static REGISTRY: OnceLock<Registry> = OnceLock::new();
+static REGISTRY: OnceLock<Vec<Registry>> = OnceLock::new();
 static PROCESS_NAME: Mutex<Option<String>> = Mutex::new(None);
 static PARENT_PID: OnceLock<u32> = OnceLock::new();
 
 /// Records the program's entry points and, if this process is a spawned child, runs the entry
 /// it was started for and exits (it never returns then). Call it first thing in `main`.
 pub fn dispatch(registry: Registry) {
-    let _ = REGISTRY.set(registry);
+    dispatch_all(&[registry]);
+}
+
+/// [`dispatch`] with entry points gathered from several registries (one per module of a
+/// program, say); a name is looked up in them in order.
+pub fn dispatch_all(registries: &[Registry]) {
+    let _ = REGISTRY.set(registries.to_vec());
     let mut args = std::env::args_os().skip(1);
     if args.next().is_some_and(|a| a == CHILD_FLAG) {
         let boot = args.next().and_then(|b| b.into_string().ok()).unwrap_or_default();
@@ -108,8 +114,8 @@ pub fn dispatch(registry: Registry) {
 
 pub(crate) fn lookup(name: &str) -> Option<&'static dyn Registered> {
     let builtin: &[&'static dyn Registered] = &[&crate::pool::WORKER_ENTRY];
-    let user = REGISTRY.get().copied().unwrap_or(&[]);
-    builtin.iter().chain(user).copied().find(|e| e.name() == name)
+    let user = REGISTRY.get().map(Vec::as_slice).unwrap_or_default();
+    builtin.iter().chain(user.iter().flat_map(|r| r.iter())).copied().find(|e| e.name() == name)
 }
 
 /// The name of the current process: `MainProcess`, or the name a [`Process`](crate::Process) was given.

@@ -52,7 +52,7 @@ mod token;
 
 mod local;
 
-pub use entry::{Entry, Registered, Registry, Task, current_process_name, dispatch, parent_pid};
+pub use entry::{Entry, Registered, Registry, Task, current_process_name, dispatch, dispatch_all, parent_pid};
 pub use error::{ChannelError, LockError, ManagerError, PoolError, ProcessError, SubprocessError};
 #[cfg(unix)]
 pub use fork::{Fork, ForkedChild, exit_child, fork};

@@ -1,0 +1,12 @@
+//! Ported from CPython's `_test_multiprocessing.py` (pool).
+
+use procthread::Registry;
+
+use crate::case::Case;
+
+/// Entry points and tasks the children of these cases run.
+pub static REGISTRY: Registry = &[];
+
+pub fn cases() -> Vec<Case> {
+    vec![]
+}
