@@ -63,4 +63,7 @@ pub use pipe::{PipeEnd, pipe, pipe_oneway};
 pub use pool::{AsyncResult, Pool, ThreadPool};
 pub use process::{Process, StartMethod};
 pub use queue::Queue;
-pub use sync::{Lock, LockGuard, RLock, RLockGuard};
+pub use sync::{
+    Barrier, BoundedSemaphore, Condition, ConditionGuard, ConditionLock, Event, Lock, LockGuard, RLock, RLockGuard,
+    Semaphore, SemaphoreGuard,
+};
