@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use super::deadline;
 use crate::error::LockError;
 
 /// A plain lock: `acquire`/`release` for the chapter's `try`/`finally` shape, or a guard.
@@ -92,7 +93,7 @@ impl Lock {
         if timeout.is_zero() {
             return false;
         }
-        self.spin() || self.acquire_slow(Some(Instant::now() + timeout))
+        self.spin() || self.acquire_slow(deadline(timeout))
     }
 
     /// Frees the lock; any thread may do it. [`LockError::NotLocked`] if it was free.
@@ -199,6 +200,19 @@ mod tests {
         });
         assert!(lock.acquire_timeout(Duration::ZERO));
         lock.release().expect("held");
+    }
+
+    #[test]
+    fn a_timeout_too_large_for_an_instant_waits_for_ever() {
+        let lock = Lock::new();
+        lock.acquire();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(20));
+                lock.release().expect("held");
+            });
+            assert!(lock.acquire_timeout(Duration::MAX), "no overflow, woken by the release");
+        });
     }
 
     #[test]
