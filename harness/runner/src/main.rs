@@ -59,7 +59,7 @@ enum Cmd {
         /// A short run (under a minute on 2 cores) instead of the full one.
         #[arg(long)]
         quick: bool,
-        /// Output directory (default: reports/<os>-<arch>).
+        /// Output directory (default: `reports/<os>-<arch>`).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Only these figures (by id; all by default).
@@ -93,7 +93,7 @@ enum Cmd {
         #[arg(long)]
         pinned: bool,
     },
-    /// Portable programs for scenario `run` steps: upper, exit N, sleep MS, echo ..., lookup [NAME].
+    /// Portable programs for scenario `run` steps: `upper`, `exit N`, `sleep MS`, `echo ...`, `lookup [NAME]`.
     Tool {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
