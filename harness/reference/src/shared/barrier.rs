@@ -13,9 +13,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::region::{SharedCell, Zeroed};
 use super::{Condition, Lock};
+use crate::deadline;
 use crate::entry::{Entry, Registered};
 use crate::error::LockError;
-use crate::sync::deadline;
 
 // The phases, as numbers in shared memory (CPython's 0, 1, -1, -2).
 const FILLING: u32 = 0;
@@ -92,12 +92,12 @@ impl Barrier {
     /// Waits for all parties, with the default timeout if one was set. Returns this thread's
     /// arrival index.
     pub fn wait(&self) -> Result<usize, LockError> {
-        self.wait_until(self.timeout.and_then(deadline))
+        self.wait_until(self.timeout.and_then(deadline::after))
     }
 
     /// Waits for all parties at most `timeout`; past it, the barrier breaks.
     pub fn wait_timeout(&self, timeout: Duration) -> Result<usize, LockError> {
-        self.wait_until(deadline(timeout))
+        self.wait_until(deadline::after(timeout))
     }
 
     fn phase(&self) -> u32 {

@@ -24,9 +24,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::region::{SharedCell, Zeroed};
 use super::wait::Wait;
 use super::{Lock, RLock};
+use crate::deadline;
 use crate::error::LockError;
 use crate::os::Parker;
-use crate::sync::deadline;
 
 /// A shared lock a [`Condition`] can be built on: [`Lock`] or [`RLock`]. Sealed.
 pub trait ConditionLock: sealed::Sealed + Clone + Serialize + DeserializeOwned {}
@@ -149,7 +149,7 @@ impl<L: ConditionLock> Condition<L> {
     }
 
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
-        self.lock.acquire_until(deadline(timeout))
+        self.lock.acquire_until(deadline::after(timeout))
     }
 
     pub fn release(&self) -> Result<(), LockError> {
@@ -169,7 +169,7 @@ impl<L: ConditionLock> Condition<L> {
 
     /// As [`wait`](Self::wait), for at most `timeout`: `false` if not notified by then.
     pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, LockError> {
-        self.wait_until(deadline(timeout))
+        self.wait_until(deadline::after(timeout))
     }
 
     fn wait_until(&self, deadline: Option<Instant>) -> Result<bool, LockError> {
@@ -217,7 +217,7 @@ impl<L: ConditionLock> Condition<L> {
     /// Waits until `predicate` holds, re-checking it after each wake-up, for at most `timeout`
     /// (`None`: for ever). Returns the predicate's last value.
     pub fn wait_for(&self, mut predicate: impl FnMut() -> bool, timeout: Option<Duration>) -> Result<bool, LockError> {
-        let deadline = timeout.and_then(deadline);
+        let deadline = timeout.and_then(deadline::after);
         let mut result = predicate();
         while !result {
             if deadline.is_some_and(|d| d <= Instant::now()) {

@@ -9,8 +9,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::region::{SharedCell, Zeroed};
 use super::wait::Wait;
+use crate::deadline;
 use crate::os::Parker;
-use crate::sync::deadline;
 
 #[derive(Debug)]
 #[repr(C)]
@@ -75,7 +75,7 @@ impl Event {
 
     /// Waits at most `timeout`: `true` if the flag was set (or is), `false` on timeout.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.wait_until(deadline(timeout))
+        self.wait_until(deadline::after(timeout))
     }
 
     fn wait_until(&self, deadline: Option<Instant>) -> bool {

@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::pid_lock::{PidLock, PidLockCell};
 use super::region::{SharedCell, Zeroed};
 use super::thread_token;
+use crate::deadline;
 use crate::error::LockError;
 use crate::os::{Parker, RawLock};
-use crate::sync::deadline;
 
 /// A lock shared by the threads and processes that hold a clone of it.
 ///
@@ -93,7 +93,7 @@ impl Lock {
     /// Takes the lock if it becomes free within `timeout`; `false` otherwise. A zero timeout is
     /// CPython's `acquire(False)`.
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
-        self.acquire_until(deadline(timeout))
+        self.acquire_until(deadline::after(timeout))
     }
 
     pub(crate) fn acquire_until(&self, deadline: Option<Instant>) -> bool {

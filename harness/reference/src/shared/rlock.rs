@@ -10,8 +10,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::region::{SharedCell, Zeroed};
 use super::robust::RobustMutex;
 use super::thread_token;
+use crate::deadline;
 use crate::error::LockError;
-use crate::sync::deadline;
 
 /// A reentrant lock shared by threads and processes: its owner thread may acquire it again,
 /// and it is free after as many releases. Only the owner may release it
@@ -66,7 +66,7 @@ impl RLock {
     /// Takes the lock if this thread owns it or it becomes free within `timeout`; `false`
     /// otherwise. A zero timeout is CPython's `acquire(False)`.
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
-        self.acquire_count(1, deadline(timeout))
+        self.acquire_count(1, deadline::after(timeout))
     }
 
     /// Takes the lock if this thread owns it or it is free, without waiting.

@@ -14,9 +14,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::region::{SharedCell, Zeroed};
 use super::wait::Wait;
+use crate::deadline;
 use crate::error::LockError;
 use crate::os::Parker;
-use crate::sync::deadline;
 
 #[derive(Debug)]
 #[repr(C)]
@@ -136,7 +136,7 @@ impl Semaphore {
 
     /// Takes a permit if one is (or becomes) available within `timeout`; zero: without waiting.
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
-        self.counter.acquire_until(deadline(timeout))
+        self.counter.acquire_until(deadline::after(timeout))
     }
 
     /// Takes a permit if one is available, without waiting.
@@ -184,7 +184,7 @@ impl BoundedSemaphore {
     }
 
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
-        self.counter.acquire_until(deadline(timeout))
+        self.counter.acquire_until(deadline::after(timeout))
     }
 
     pub fn try_acquire(&self) -> bool {

@@ -4,7 +4,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::deadline;
+use crate::deadline;
 use crate::error::LockError;
 
 /// Where the barrier is in its cycle (CPython's `_state`).
@@ -95,12 +95,12 @@ impl Barrier {
     /// Waits for all parties, with the default timeout if one was set. Returns this thread's
     /// arrival index.
     pub fn wait(&self) -> Result<usize, LockError> {
-        self.wait_until(self.timeout.and_then(deadline))
+        self.wait_until(self.timeout.and_then(deadline::after))
     }
 
     /// Waits for all parties at most `timeout`; past it, the barrier breaks.
     pub fn wait_timeout(&self, timeout: Duration) -> Result<usize, LockError> {
-        self.wait_until(deadline(timeout))
+        self.wait_until(deadline::after(timeout))
     }
 
     fn wait_until(&self, deadline: Option<Instant>) -> Result<usize, LockError> {

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use super::deadline;
 use super::{Lock, RLock};
+use crate::deadline;
 use crate::error::LockError;
 
 /// A lock a [`Condition`] can be built on: [`Lock`], [`RLock`], or an `Arc` of one (to share
@@ -160,7 +160,7 @@ impl<L: ConditionLock> Condition<L> {
 
     /// Acquires the underlying lock if it can within `timeout` (zero: without waiting).
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
-        self.lock.acquire_until(deadline(timeout))
+        self.lock.acquire_until(deadline::after(timeout))
     }
 
     /// Releases the underlying lock.
@@ -182,7 +182,7 @@ impl<L: ConditionLock> Condition<L> {
     /// As [`wait`](Self::wait), but gives up after `timeout`: `false` if not notified by then
     /// (the lock is held again either way).
     pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, LockError> {
-        self.wait_until(deadline(timeout))
+        self.wait_until(deadline::after(timeout))
     }
 
     fn wait_until(&self, deadline: Option<Instant>) -> Result<bool, LockError> {
@@ -227,7 +227,7 @@ impl<L: ConditionLock> Condition<L> {
     /// Waits until `predicate` holds, re-checking it after each wake-up, for at most `timeout`
     /// (`None`: for ever). Returns the predicate's last value.
     pub fn wait_for(&self, mut predicate: impl FnMut() -> bool, timeout: Option<Duration>) -> Result<bool, LockError> {
-        let deadline = timeout.and_then(deadline);
+        let deadline = timeout.and_then(deadline::after);
         let mut result = predicate();
         while !result {
             if deadline.is_some_and(|d| d <= Instant::now()) {

@@ -1,6 +1,6 @@
 //! [`Event`]: `threading.Event`, a flag threads wait for.
 
-use super::deadline;
+use crate::deadline;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -48,7 +48,7 @@ impl Event {
 
     /// Waits at most `timeout` for the flag: `true` if it was set (or is), `false` on timeout.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.wait_until(deadline(timeout))
+        self.wait_until(deadline::after(timeout))
     }
 
     fn wait_until(&self, deadline: Option<Instant>) -> bool {

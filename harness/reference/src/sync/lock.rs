@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::deadline;
+use crate::deadline;
 use crate::error::LockError;
 
 /// A plain lock: `acquire`/`release` for the chapter's `try`/`finally` shape, or a guard.
@@ -93,7 +93,7 @@ impl Lock {
         if timeout.is_zero() {
             return false;
         }
-        self.spin() || self.acquire_slow(deadline(timeout))
+        self.spin() || self.acquire_slow(deadline::after(timeout))
     }
 
     /// Frees the lock; any thread may do it. [`LockError::NotLocked`] if it was free.

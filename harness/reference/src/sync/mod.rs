@@ -18,11 +18,3 @@ pub use event::Event;
 pub use lock::{Lock, LockGuard};
 pub use rlock::{RLock, RLockGuard};
 pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};
-
-use std::time::{Duration, Instant};
-
-/// The instant `timeout` from now; `None` (no deadline) when that is past what an `Instant`
-/// can hold: a huge timeout means "wait for ever", as CPython's `TIMEOUT_MAX` does.
-pub(crate) fn deadline(timeout: Duration) -> Option<Instant> {
-    Instant::now().checked_add(timeout)
-}

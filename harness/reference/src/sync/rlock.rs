@@ -4,7 +4,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
-use super::deadline;
+use crate::deadline;
 use crate::error::LockError;
 
 /// A reentrant lock: its owner may acquire it again; it is free after as many releases.
@@ -39,7 +39,7 @@ impl RLock {
     /// Takes the lock if this thread owns it or it becomes free within `timeout`; `false`
     /// otherwise. A zero timeout is CPython's `acquire(False)`.
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
-        self.acquire_until(deadline(timeout))
+        self.acquire_until(deadline::after(timeout))
     }
 
     /// Takes the lock if this thread owns it or it is free, without waiting.

@@ -3,7 +3,7 @@
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::deadline;
+use crate::deadline;
 use crate::error::LockError;
 
 /// The counter both semaphores share, with an optional bound on releases.
@@ -100,7 +100,7 @@ impl Semaphore {
 
     /// Takes a permit if one is (or becomes) available within `timeout`; zero: without waiting.
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
-        self.counter.acquire_until(deadline(timeout))
+        self.counter.acquire_until(deadline::after(timeout))
     }
 
     /// Takes a permit if one is available, without waiting (CPython's `acquire(False)`).
@@ -156,7 +156,7 @@ impl BoundedSemaphore {
     }
 
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
-        self.counter.acquire_until(deadline(timeout))
+        self.counter.acquire_until(deadline::after(timeout))
     }
 
     pub fn try_acquire(&self) -> bool {
