@@ -1,5 +1,7 @@
 //! Unix: pipes are file descriptors, children are pids reaped with `waitpid`, signals are real.
 
+mod pipe;
+pub(crate) use pipe::*;
 use std::io::{self, PipeReader};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, RawFd};
 use std::os::unix::process::CommandExt;

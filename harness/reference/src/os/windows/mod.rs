@@ -1,6 +1,8 @@
 //! Windows: pipes are anonymous pipe handles made inheritable only for the duration of one spawn,
 //! children are process handles, and terminate/kill are both `TerminateProcess`.
 
+mod pipe;
+pub(crate) use pipe::*;
 use std::io::{self, PipeReader};
 use std::os::windows::io::{AsHandle, AsRawHandle, FromRawHandle, RawHandle};
 use std::process::Command;
