@@ -47,6 +47,7 @@ mod pipe;
 mod pool;
 mod process;
 mod queue;
+pub mod shared;
 pub mod subprocess;
 mod sync;
 pub mod thread;
