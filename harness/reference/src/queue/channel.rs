@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::counters::Counters;
 use crate::error::ChannelError;
 use crate::os;
 use crate::pipe::frame;
@@ -24,15 +25,27 @@ pub(crate) struct Channel {
     read_lock: RobustMutex,
     write_lock: RobustMutex,
     pub(crate) limit: usize,
+    /// 0: unbounded.
+    pub(crate) maxsize: usize,
+    pub(crate) counters: Counters,
 }
 
 /// Most bytes the feeder hands to one vectored write.
 const BATCH: usize = 256 << 10;
 
 impl Channel {
-    pub(crate) fn new(limit: usize) -> io::Result<Channel> {
+    pub(crate) fn new(limit: usize, maxsize: usize) -> io::Result<Channel> {
         let (reader, writer, capacity) = os::queue_pipe()?;
-        Ok(Channel { reader, writer, capacity, read_lock: RobustMutex::new()?, write_lock: RobustMutex::new()?, limit })
+        Ok(Channel {
+            reader,
+            writer,
+            capacity,
+            read_lock: RobustMutex::new()?,
+            write_lock: RobustMutex::new()?,
+            limit,
+            maxsize,
+            counters: Counters::new()?,
+        })
     }
 
     /// The frame (header and encoded value) for `value`, refused whole over the limit.
@@ -112,7 +125,11 @@ impl Channel {
             };
             // Another consumer may have taken the frame we were woken for.
             if os::wait_readable(&self.reader, Some(Duration::ZERO))? {
-                frame::read_message(&self.reader, self.limit, body)?;
+                let read = frame::read_message(&self.reader, self.limit, body);
+                if !matches!(read, Err(ChannelError::Eof)) {
+                    self.counters.taken();
+                }
+                read?;
                 return Ok(true);
             }
         }
@@ -152,6 +169,8 @@ struct WireOut<'a> {
     read_lock: &'a RobustMutex,
     write_lock: &'a RobustMutex,
     limit: usize,
+    maxsize: usize,
+    counters: &'a Counters,
 }
 
 #[derive(Deserialize)]
@@ -162,6 +181,8 @@ struct WireIn {
     read_lock: RobustMutex,
     write_lock: RobustMutex,
     limit: usize,
+    maxsize: usize,
+    counters: Counters,
 }
 
 impl Serialize for Channel {
@@ -173,6 +194,8 @@ impl Serialize for Channel {
             read_lock: &self.read_lock,
             write_lock: &self.write_lock,
             limit: self.limit,
+            maxsize: self.maxsize,
+            counters: &self.counters,
         }
         .serialize(s)
     }
@@ -188,6 +211,8 @@ impl<'de> Deserialize<'de> for Channel {
             read_lock: w.read_lock,
             write_lock: w.write_lock,
             limit: w.limit,
+            maxsize: w.maxsize,
+            counters: w.counters,
         })
     }
 }

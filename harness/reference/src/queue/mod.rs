@@ -2,7 +2,13 @@
 //! processes, like the chapter's `multiprocessing.Queue`.
 
 mod channel;
+mod counters;
 mod feeder;
+mod joinable;
+mod simple;
+
+pub use joinable::JoinableQueue;
+pub use simple::SimpleQueue;
 
 use std::io;
 use std::sync::Arc;
@@ -76,7 +82,34 @@ impl Queue {
 
     /// A queue whose messages may be at most `limit` bytes once encoded.
     pub fn with_limit(limit: usize) -> io::Result<Queue> {
-        Ok(Self::from_channel(Channel::new(limit)?))
+        Ok(Self::from_channel(Channel::new(limit, 0)?))
+    }
+
+    /// A queue holding at most `maxsize` items (0: unbounded), as CPython's `Queue(maxsize)`:
+    /// `put` waits for room, `put_nowait` and `put_timeout` give [`ChannelError::Full`].
+    pub fn with_maxsize(maxsize: usize) -> io::Result<Queue> {
+        Ok(Self::from_channel(Channel::new(DEFAULT_MAX_MESSAGE, maxsize)?))
+    }
+
+    /// [`with_maxsize`](Self::with_maxsize) and [`with_limit`](Self::with_limit) together.
+    pub fn with_maxsize_and_limit(maxsize: usize, limit: usize) -> io::Result<Queue> {
+        Ok(Self::from_channel(Channel::new(limit, maxsize)?))
+    }
+
+    /// The bound given to [`with_maxsize`](Self::with_maxsize) (0: unbounded).
+    pub fn maxsize(&self) -> usize {
+        self.inner.chan.maxsize
+    }
+
+    /// Items put (by any process) and not yet taken: a snapshot, as in CPython. It counts
+    /// items still in a feeder's backlog.
+    pub fn qsize(&self) -> usize {
+        usize::try_from(self.inner.chan.counters.items()).unwrap_or(usize::MAX)
+    }
+
+    /// Whether a bounded queue holds `maxsize` items now (never for an unbounded one).
+    pub fn full(&self) -> bool {
+        self.maxsize() > 0 && self.qsize() >= self.maxsize()
     }
 
     fn from_channel(chan: Channel) -> Queue {
@@ -89,17 +122,34 @@ impl Queue {
         self.inner.chan.limit
     }
 
-    /// Appends one value; never waits (see the type's documentation). A value over the limit
-    /// is refused whole: nothing is written.
+    /// Appends one value. On an unbounded queue it never waits (see the type's
+    /// documentation); on a bounded one it waits for room. A value over the limit is refused
+    /// whole: nothing is written.
     pub fn put<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), ChannelError> {
-        self.check_open()?;
-        let frame = self.inner.chan.encode(value)?;
-        self.inner.feeder.put(&self.inner.chan, &self.inner.feeder, frame)
+        self.put_within(value, None)
     }
 
-    /// CPython's `put_nowait`: the same as [`put`](Self::put) on an unbounded queue.
+    /// [`put`](Self::put), or [`ChannelError::Full`] if a bounded queue has no room within
+    /// `timeout` (`Duration::MAX`: wait for ever).
+    pub fn put_timeout<T: Serialize + ?Sized>(&self, value: &T, timeout: Duration) -> Result<(), ChannelError> {
+        self.put_within(value, Some(timeout))
+    }
+
+    /// [`put`](Self::put) if there is room now, else [`ChannelError::Full`] (CPython's
+    /// `put_nowait`).
     pub fn put_nowait<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), ChannelError> {
-        self.put(value)
+        self.put_within(value, Some(Duration::ZERO))
+    }
+
+    fn put_within<T: Serialize + ?Sized>(&self, value: &T, timeout: Option<Duration>) -> Result<(), ChannelError> {
+        self.check_open()?;
+        let chan = &self.inner.chan;
+        let frame = chan.encode(value)?;
+        let deadline = timeout.and_then(deadline::after);
+        if let counters::Room::Full = chan.counters.reserve(chan.maxsize, deadline) {
+            return Err(ChannelError::Full { maxsize: chan.maxsize });
+        }
+        self.inner.feeder.put(chan, &self.inner.feeder, frame).inspect_err(|_| chan.counters.unreserve())
     }
 
     /// Takes the oldest value, waiting as long as it takes.
@@ -277,6 +327,32 @@ mod tests {
         assert!(matches!(other.put(&2), Err(ChannelError::Closed)));
         assert!(matches!(q.get::<i32>(), Err(ChannelError::Closed)));
         q.join_thread().expect("joined");
+    }
+
+    #[test]
+    fn a_bounded_queue_is_full_at_maxsize_and_put_waits_for_room() {
+        let q = Queue::with_maxsize(2).expect("queue");
+        assert_eq!((q.maxsize(), q.qsize(), q.full()), (2, 0, false));
+        q.put(&1).expect("put");
+        q.put_nowait(&2).expect("room for a second");
+        assert_eq!((q.qsize(), q.full()), (2, true));
+        assert!(matches!(q.put_nowait(&3), Err(ChannelError::Full { maxsize: 2 })));
+        let t = Instant::now();
+        assert!(matches!(q.put_timeout(&3, Duration::from_millis(30)), Err(ChannelError::Full { .. })));
+        assert!(t.elapsed() >= Duration::from_millis(30));
+        let taker = {
+            let q = q.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                q.get::<i32>().expect("get")
+            })
+        };
+        q.put(&3).expect("waits for the taker");
+        assert_eq!(taker.join().expect("taker"), 1);
+        assert_eq!(q.qsize(), 2);
+        assert_eq!((q.get::<i32>().expect("get"), q.get::<i32>().expect("get")), (2, 3));
+        assert_eq!(q.qsize(), 0);
+        assert!(matches!(q.put_timeout(&4, Duration::MAX), Ok(())));
     }
 
     #[test]
