@@ -1,6 +1,6 @@
 //! `Pipe`: two connected ends carrying serde values, like the chapter's `multiprocessing.Pipe`.
 
-mod frame;
+pub(crate) mod frame;
 
 use std::io::{self, PipeReader, PipeWriter};
 use std::time::Duration;
