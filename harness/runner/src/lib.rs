@@ -2,9 +2,11 @@
 //! and normalizes their traces for snapshots. The `harness` binary is its command line.
 
 pub mod bench;
+pub mod conformance;
 pub mod events;
 pub mod exec;
 pub mod gate;
+pub mod implementation;
 pub mod os;
 pub mod outcome;
 pub mod run;
