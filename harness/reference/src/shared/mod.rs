@@ -61,6 +61,9 @@
 //! - [`Semaphore`]s have no owner: permits a dead process held are not returned (as with
 //!   CPython's). A process killed while waiting in a [`Condition`] or [`Barrier`] stays
 //!   counted (see their docs).
+//! - A process killed while waiting (not holding) leaves the object's count of sleepers one
+//!   too high: later releases then make a wake-up call nobody needs, which costs a system call
+//!   and nothing else.
 //!
 //! # Differences from CPython
 //! - `Event::wait` returns `true` when woken by a `set`, even if the flag was cleared at once
