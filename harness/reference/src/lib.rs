@@ -1,7 +1,9 @@
 //! The processes and threads of the classic tutorial chapter, in Rust, with the chapter's
 //! semantics: [`fork`] (Unix), [`Process`] with the `fork` and `spawn` start methods, [`Pool`]
-//! and [`ThreadPool`], [`subprocess`], [`Queue`] and [`pipe`], named [`thread`]s, [`Lock`] and
-//! [`RLock`], [`Local`] storage, and a [`manager`] serving queues over authenticated TCP.
+//! and [`ThreadPool`], [`subprocess`], [`Queue`] and [`pipe`], named [`thread`]s, `threading`'s
+//! [`Lock`], [`RLock`], [`Condition`], [`Event`], [`Semaphore`], [`BoundedSemaphore`] and
+//! [`Barrier`], the same shared by processes in [`shared`], [`Local`] storage, and a
+//! [`manager`] serving queues over authenticated TCP.
 //!
 //! A program that starts processes by spawn must call [`dispatch`] first thing in `main`, with
 //! the entry points and tasks its children may run:
