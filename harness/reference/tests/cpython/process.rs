@@ -28,15 +28,15 @@ pub fn cases() -> Vec<Case> {
 fn test_terminate(method: StartMethod) -> Result<(), Failed> {
     let mut p = Process::new(&SLEEP_SOME, ()).start_method(method).daemon(true);
     p.start()?;
-    check(p.is_alive(), "alive after start")?;
+    check(p.is_alive()?, "alive after start")?;
     check_eq(p.exitcode(), None, "exit code while running")?;
     let t = Instant::now();
     check_eq(p.join_timeout(Duration::ZERO)?, None, "join(0) of a running child")?;
     check(t.elapsed() < Duration::from_millis(100), "join(0) returns at once")?;
-    check(p.is_alive(), "still alive after join(0)")?;
+    check(p.is_alive()?, "still alive after join(0)")?;
     p.terminate()?;
     check_eq(p.join()?, -15, "exit code after terminate")?;
-    check(!p.is_alive(), "not alive once joined")?;
+    check(!p.is_alive()?, "not alive once joined")?;
     check_eq(p.exitcode(), Some(-15), "exitcode")?;
     Ok(())
 }

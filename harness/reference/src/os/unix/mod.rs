@@ -15,6 +15,10 @@ use nix::unistd::Pid;
 
 pub(crate) use std::os::fd::{BorrowedFd as BorrowedOs, OwnedFd as OwnedOs};
 
+pub(crate) mod fdpass;
+mod process;
+pub(crate) use process::*;
+
 pub(crate) fn borrow(h: &impl AsFd) -> BorrowedOs<'_> {
     h.as_fd()
 }

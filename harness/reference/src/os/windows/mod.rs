@@ -15,6 +15,9 @@ use windows_sys::Win32::System::Threading::{TerminateProcess, WaitForSingleObjec
 
 pub(crate) use std::os::windows::io::{BorrowedHandle as BorrowedOs, OwnedHandle as OwnedOs};
 
+mod process;
+pub(crate) use process::*;
+
 /// The exit code given to a terminated or killed child. CPython uses the same value and reports
 /// it as `-SIGTERM`; so does this crate, for both `terminate` and `kill` (Windows has one way
 /// to end another process).
