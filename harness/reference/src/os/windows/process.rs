@@ -8,11 +8,11 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use windows_sys::Win32::Foundation::{DuplicateHandle, FALSE, HANDLE, WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT};
-use windows_sys::Win32::Storage::FileSystem::{FILE_TYPE_PIPE, GetFileType};
+use windows_sys::Win32::Storage::FileSystem::{FILE_TYPE_PIPE, FILE_TYPE_UNKNOWN, GetFileType};
 use windows_sys::Win32::System::Console::{GetStdHandle, STD_ERROR_HANDLE, STD_INPUT_HANDLE, STD_OUTPUT_HANDLE};
 use windows_sys::Win32::System::Threading::{
-    GetCurrentProcess, GetExitCodeProcess, GetProcessId, PROCESS_SYNCHRONIZE, TerminateProcess, WaitForMultipleObjects,
-    WaitForSingleObject,
+    GetCurrentProcess, GetExitCodeProcess, GetProcessId, PROCESS_QUERY_INFORMATION, PROCESS_QUERY_LIMITED_INFORMATION,
+    PROCESS_SYNCHRONIZE, TerminateProcess, WaitForMultipleObjects, WaitForSingleObject,
 };
 
 use super::{TERMINATE_CODE, exitcode_from_raw};
@@ -153,7 +153,8 @@ pub(crate) fn wait_handles(handles: &[BorrowedHandle<'_>], timeout: Option<Durat
 
 // ---- the parent's liveness, as its children see it ----
 
-/// A handle to this very process with just the right to wait on it, for children to inherit.
+/// A handle to this very process with just the rights to wait on it and read its pid, for
+/// children to inherit.
 static SELF_HANDLE: OnceLock<Option<OwnedHandle>> = OnceLock::new();
 
 /// The number of a handle to this process that a child can inherit and wait on.
@@ -229,17 +230,30 @@ pub(crate) fn check_inherited(number: u64) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks that `number` is a handle to the process `ppid` (our parent), then adopts it.
+/// Checks that `number` is a waitable handle that is not a file, pipe or standard handle, and
+/// names the process `ppid` (our parent) where the OS says (Wine refuses to tell), then adopts it.
 ///
 /// # Safety
 /// Takes ownership of the handle: call once, before anything else could own it.
 pub(crate) unsafe fn adopt_parent_watch(number: u64, ppid: u32) -> Result<ParentWatch, String> {
-    // SAFETY: GetProcessId only reads the handle; a handle of another kind gives 0.
-    let pid = unsafe { GetProcessId(number as usize as HANDLE) };
-    if pid == 0 || pid != ppid {
-        return Err(format!("handle {number} is not a handle to the parent process"));
+    let raw = number as usize as HANDLE;
+    if check_inherited(number).is_ok() {
+        return Err(format!("handle {number} is a pipe, not a handle to the parent process"));
     }
-    // SAFETY: checked above to be a process handle; the caller guarantees single ownership.
+    // SAFETY: GetFileType only inspects the handle.
+    if unsafe { GetFileType(raw) } != FILE_TYPE_UNKNOWN {
+        return Err(format!("handle {number} is a file, not a handle to the parent process"));
+    }
+    // SAFETY: a zero-timeout wait only inspects the handle; an invalid one gives WAIT_FAILED.
+    if unsafe { WaitForSingleObject(raw, 0) } == WAIT_FAILED {
+        return Err(format!("handle {number} is not a waitable handle: {}", io::Error::last_os_error()));
+    }
+    // SAFETY: GetProcessId only reads the handle; it gives 0 when it cannot tell.
+    let pid = unsafe { GetProcessId(raw) };
+    if pid != 0 && pid != ppid {
+        return Err(format!("handle {number} is process {pid}, not our parent {ppid}"));
+    }
+    // SAFETY: checked above; the caller guarantees single ownership.
     let owned = unsafe { super::adopt_inherited(number) }.map_err(|e| e.to_string())?;
     Ok(ParentWatch(owned))
 }
