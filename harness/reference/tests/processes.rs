@@ -337,10 +337,12 @@ fn pool_replaces_killed_worker(method: StartMethod) -> Result<(), Failed> {
     }
     #[cfg(windows)]
     {
-        // No self-SIGKILL on Windows: kill a worker from outside.
+        // No self-SIGKILL on Windows: kill the workers from outside (whichever runs the task).
         let h = pool.apply_async(&TIMED_TASK, 5000)?;
         std::thread::sleep(Duration::from_millis(300));
-        let _ = std::process::Command::new("taskkill").args(["/F", "/PID", &before[0].to_string()]).status();
+        for pid in &before {
+            let _ = std::process::Command::new("taskkill").args(["/F", "/PID", &pid.to_string()]).status();
+        }
         check(matches!(h.get(Some(Duration::from_secs(20))), Err(PoolError::WorkerDied { .. })), "died")?;
     }
     check(pool.map(&SQUARE, 0..8)? == (0..8).map(|n| n * n).collect::<Vec<i64>>(), "pool goes on")?;

@@ -458,9 +458,15 @@ mod tests {
     #[test]
     fn terminate_discards_queued_tasks() {
         let mut pool = ThreadPool::new(1).expect("pool");
-        let slow = pool.apply_async(|| std::thread::sleep(Duration::from_millis(50))).expect("apply");
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let slow = pool
+            .apply_async(move || {
+                let _ = started_tx.send(());
+                std::thread::sleep(Duration::from_millis(50));
+            })
+            .expect("apply");
         let queued = pool.apply_async(|| 2).expect("apply");
-        std::thread::sleep(Duration::from_millis(10));
+        started_rx.recv_timeout(Duration::from_secs(30)).expect("the first task started");
         pool.terminate();
         assert_eq!(queued.get(None), Err(PoolError::Terminated));
         pool.join().expect("join");

@@ -11,8 +11,8 @@ use windows_sys::Win32::Foundation::{DuplicateHandle, FALSE, HANDLE, WAIT_FAILED
 use windows_sys::Win32::Storage::FileSystem::{FILE_TYPE_PIPE, FILE_TYPE_UNKNOWN, GetFileType};
 use windows_sys::Win32::System::Console::{GetStdHandle, STD_ERROR_HANDLE, STD_INPUT_HANDLE, STD_OUTPUT_HANDLE};
 use windows_sys::Win32::System::Threading::{
-    GetCurrentProcess, GetExitCodeProcess, GetProcessId, PROCESS_QUERY_INFORMATION, PROCESS_QUERY_LIMITED_INFORMATION,
-    PROCESS_SYNCHRONIZE, TerminateProcess, WaitForMultipleObjects, WaitForSingleObject,
+    GetCurrentProcess, GetExitCodeProcess, GetProcessId, PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_SYNCHRONIZE,
+    TerminateProcess, WaitForMultipleObjects, WaitForSingleObject,
 };
 
 use super::{TERMINATE_CODE, exitcode_from_raw};
@@ -169,7 +169,7 @@ pub(crate) fn liveness_handle() -> io::Result<u64> {
                 GetCurrentProcess(),
                 GetCurrentProcess(),
                 &mut out,
-                PROCESS_SYNCHRONIZE,
+                PROCESS_SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION,
                 FALSE,
                 0,
             )
