@@ -318,6 +318,11 @@ fn run_job(shared: &Shared, slot: usize, worker: &mut Option<Worker>, mut job: J
                 {
                     shared.vacate(slot);
                     retire(w);
+                    // As CPython repopulates at once: the pool stays whole. A closed pool gets
+                    // a worker only if a queued task needs one (see `ready_worker`).
+                    if !shared.jobs.is_closed() {
+                        *worker = shared.replace(slot).ok();
+                    }
                 }
                 return;
             }
