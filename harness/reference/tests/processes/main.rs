@@ -2,6 +2,8 @@
 //! spawned child dispatches to its entry first thing, and runs its tests on the main thread so
 //! that forking happens from a single-threaded process (nextest runs each test in its own process).
 
+mod hardening;
+
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -142,7 +144,7 @@ fn tool_argv(args: &[&str]) -> Vec<String> {
 }
 
 fn main() {
-    procthread::dispatch(REGISTRY);
+    procthread::dispatch_all(&[REGISTRY, hardening::REGISTRY]);
     let argv: Vec<String> = std::env::args().collect();
     if argv.get(1).map(String::as_str) == Some(TOOL_FLAG) {
         tool(&argv[2..]);
@@ -166,11 +168,14 @@ fn main() {
             ("pool_replaces_killed_worker", pool_replaces_killed_worker),
             ("pool_terminate_and_unknown_task", pool_terminate_and_unknown_task),
         ];
-        for (name, f) in per_method {
+        for (name, f) in per_method.into_iter().chain(hardening::per_method()) {
             let trial = Trial::test(format!("{name}::{m}"), move || f(method));
             trials.push(trial.with_ignored_flag(!method.is_available()));
         }
     }
+    trials.push(Trial::test("forged_child_flag_is_refused", hardening::forged_child_flag_is_refused));
+    #[cfg(target_os = "linux")]
+    trials.push(Trial::test("forged_boot_channels_are_refused", hardening::forged_boot_channels_are_refused));
     trials.push(Trial::test("manager_master_and_worker_processes", manager_master_and_worker_processes));
     trials.push(Trial::test("subprocess_call_and_exit_codes", subprocess_call_and_exit_codes));
     trials.push(Trial::test("subprocess_communicate", subprocess_communicate));
@@ -318,7 +323,7 @@ fn pool_task_panic_is_an_error(method: StartMethod) -> Result<(), Failed> {
     match bad.get(Some(Duration::from_secs(20))) {
         Err(PoolError::Panicked { message, remote }) => {
             check(message == "task failed on purpose", message)?;
-            check(remote.contains("panicked at") && remote.contains("processes.rs"), remote)?;
+            check(remote.contains("panicked at") && remote.contains("processes/main.rs"), remote)?;
         }
         other => return Err(format!("expected a panic, got {other:?}").into()),
     }
