@@ -80,6 +80,12 @@ pub enum ProcessError {
     AlreadyStarted { name: String },
     #[error("process {name:?} was not started")]
     NotStarted { name: String },
+    /// [`Process::close`](crate::Process::close) was called: the process object is spent.
+    #[error("process {name:?} is closed")]
+    Closed { name: String },
+    /// A running process cannot be closed (join, terminate or kill it first).
+    #[error("cannot close process {name:?} (pid {pid}): it is still running")]
+    StillRunning { name: String, pid: u32 },
     /// `fork` from a multi-threaded process: the child could deadlock on a lock another thread held.
     #[error("refusing to fork: this process has {threads} threads (fork only from a single-threaded process)")]
     ForkUnsafe { threads: usize },
@@ -96,27 +102,75 @@ pub enum ProcessError {
     Signal { name: String, source: io::Error },
 }
 
-/// Errors of [`Pool`](crate::Pool), [`ThreadPool`](crate::ThreadPool) and their [`AsyncResult`](crate::AsyncResult).
+/// Errors of [`Pool`](crate::Pool), [`ThreadPool`](crate::ThreadPool) and their
+/// [`AsyncResult`](crate::AsyncResult). A task's own failure keeps its kind: a panic, an error
+/// value (with its type name), or the death of the worker running it (with the signal), each
+/// with the text the worker saw (CPython's remote traceback).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PoolError {
     #[error("no result within {0:?}")]
     Timeout(Duration),
-    #[error("task panicked: {0}")]
-    Panicked(String),
-    /// The worker running the task died (crash, signal, kill): the task is lost, the pool goes on.
-    #[error("worker process {pid} died with exit code {exitcode} while running the task")]
+    /// The task panicked. `remote` is what the worker saw: thread, location, message and, when
+    /// `RUST_BACKTRACE` is set in the worker, the stack.
+    #[error("task panicked: {message}")]
+    Panicked { message: String, remote: String },
+    /// The task returned `Err` (a task made with [`Task::fallible`](crate::Task::fallible)).
+    /// `type_name` is the error's Rust type, `message` its `Display` text, `remote` its
+    /// `Debug` text with the worker that returned it.
+    #[error("task failed with {type_name}: {message}")]
+    TaskFailed { type_name: String, message: String, remote: String },
+    /// The worker running the task died (crash, signal, kill): the task is lost, the pool goes
+    /// on. `exitcode` is the exit status or minus the signal number (see [`signal`](Self::signal)).
+    #[error("worker process {pid} {} while running the task", describe_exit(*.exitcode))]
     WorkerDied { pid: u32, exitcode: i32 },
+    /// The worker's initializer panicked: the worker could take no task.
+    #[error("the pool's initializer failed in worker process {pid}: {message}")]
+    InitializerFailed { pid: u32, message: String },
     #[error("task {0:?} is not registered in this program")]
     UnknownTask(String),
+    /// The task's arguments or result could not be encoded; the task failed, the pool goes on.
+    #[error("cannot encode the {what}: {reason}")]
+    Encode { what: &'static str, reason: String },
+    /// The task's arguments or result could not be decoded (for example nested deeper than the
+    /// decoder allows); the task failed, the pool goes on.
+    #[error("cannot decode the {what}: {reason}")]
+    Decode { what: &'static str, reason: String },
+    /// The task's arguments or result are over the message limit; the task failed, the pool goes on.
+    #[error("the {what} of {size} bytes are over the limit of {limit} bytes")]
+    TooLarge { what: &'static str, size: usize, limit: usize },
     #[error("the pool was terminated before the task finished")]
     Terminated,
     #[error("the pool is closed: no new tasks")]
     Closed,
-    #[error("the result was already taken by an earlier get")]
-    AlreadyTaken,
-    #[error("pool failure: {0}")]
-    Failed(String),
+    /// [`AsyncResult::successful`](crate::AsyncResult::successful) before the task finished.
+    #[error("the result is not ready yet")]
+    NotReady,
+    /// A pool option out of range (CPython raises `ValueError` for these).
+    #[error("invalid pool option {option}: {reason}")]
+    InvalidOption { option: &'static str, reason: &'static str },
+    #[error("cannot start a pool worker: {0}")]
+    WorkerStart(String),
+    #[error("join before close or terminate")]
+    JoinBeforeClose,
+}
+
+impl PoolError {
+    /// The signal that killed the worker, for [`PoolError::WorkerDied`] on Unix.
+    pub fn signal(&self) -> Option<i32> {
+        match self {
+            PoolError::WorkerDied { exitcode, .. } if cfg!(unix) && *exitcode < 0 => Some(-exitcode),
+            _ => None,
+        }
+    }
+}
+
+fn describe_exit(code: i32) -> String {
+    if cfg!(unix) && code < 0 {
+        format!("was killed by signal {}", -code)
+    } else {
+        format!("died with exit code {code}")
+    }
 }
 
 /// Errors of the [`subprocess`](crate::subprocess) functions.
