@@ -195,18 +195,59 @@ pub enum ManagerError {
     /// The server refused our key (or we refused the server's answer): nothing was reachable.
     #[error("authentication refused")]
     AuthRefused,
+    /// A manager was given an empty key, which proves nothing.
+    #[error("an empty key proves nothing: give the manager a key, or none to have one generated")]
+    EmptyKey,
     #[error("unknown queue {name:?}; the manager serves: {known}")]
     UnknownQueue { name: String, known: String },
+    /// Nothing arrived within the `get`'s timeout.
     #[error("queue {0:?} is empty")]
     Empty(String),
+    /// The put would take the queue past its byte bound; nothing was queued.
+    #[error("queue {queue:?} is full: {size} more bytes would pass its bound of {limit} bytes")]
+    QueueFull { queue: String, size: usize, limit: usize },
+    /// The put would take all queues together past the manager's byte bound; nothing was queued.
+    #[error("the manager is full: {size} more bytes would pass its bound of {limit} bytes for all queues")]
+    ManagerFull { size: usize, limit: usize },
+    /// A message over a side's frame limit, refused whole: nothing of it was kept.
+    #[error("message of {size} bytes is over the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    /// The server is at one of its connection limits (its reason says which); try again later.
+    #[error("the manager refused the connection: {0}")]
+    Busy(String),
     #[error("the manager is shutting down")]
     ShuttingDown,
+    #[error("cannot serve on {address}: {source}")]
+    Bind { address: std::net::SocketAddr, source: io::Error },
+    #[error("cannot connect to the manager at {address}: {source}")]
+    Connect { address: String, source: io::Error },
+    /// The connection and handshake did not finish within the client's connect timeout.
+    #[error("no connection to the manager at {address} within {after:?} (connect and handshake)")]
+    ConnectTimeout { address: String, after: Duration },
+    /// The reply did not come within the call's bound (its wait plus the peer timeout): the
+    /// connection was dropped; the next call makes a new one. A put is never sent again.
+    #[error(
+        "no reply from the manager within {waited:?} during {during}; the connection was dropped{}",
+        unsure(during)
+    )]
+    NoReply { during: &'static str, waited: Duration },
+    /// The connection broke during a call; the next call makes a new one. A put is never sent again.
+    #[error("lost the connection to the manager during {during}: {reason}{}", unsure(during))]
+    ConnectionLost { during: &'static str, reason: String },
+    #[error("cannot encode the value: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// The value taken from the queue is not of the type asked for (it is quoted, clipped).
+    #[error("cannot decode the value {value}: {source}")]
+    Decode { value: String, source: serde_json::Error },
     #[error("protocol error: {0}")]
     Protocol(String),
-    #[error(transparent)]
-    Channel(#[from] ChannelError),
     #[error("manager I/O failed: {0}")]
     Io(#[from] io::Error),
+}
+
+/// What a failed call leaves unknown.
+fn unsure(during: &str) -> &'static str {
+    if during == "put" { " (the value may or may not have been queued; it was not sent again)" } else { "" }
 }
 
 /// Errors of the synchronization primitives: [`Lock`](crate::Lock), [`RLock`](crate::RLock),
