@@ -93,6 +93,19 @@ enum Cmd {
         #[arg(long)]
         pinned: bool,
     },
+    /// Contain one run: start its executor, end it at the timeout, kill every process it left
+    /// (used by the runner on Unix; not for direct use).
+    #[command(hide = true)]
+    Supervise {
+        #[arg(long)]
+        timeout_ms: u64,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        parent: u32,
+        #[arg(last = true, required = true)]
+        argv: Vec<std::ffi::OsString>,
+    },
     /// Portable programs for scenario `run` steps: `upper`, `exit N`, `sleep MS`, `echo ...`, `lookup [NAME]`.
     Tool {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -133,6 +146,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::Report { quick, out, only, render_only } => report(quick, out, only, render_only),
         Cmd::Gate { report, baseline, config, summary, update } => gate(&report, &baseline, &config, summary, update),
         Cmd::Measure { id, quick, pinned } => measure(&id, quick, pinned),
+        Cmd::Supervise { timeout_ms, dir, parent, argv } => {
+            let timeout = std::time::Duration::from_millis(timeout_ms);
+            let opts = procthread_harness::supervise::Options { timeout, dir, parent, argv };
+            Ok(ExitCode::from(procthread_harness::os::supervise(opts).clamp(0, 255) as u8))
+        }
         Cmd::Tool { args } => Ok(ExitCode::from(tool::run(&args).clamp(0, 255) as u8)),
     }
 }
@@ -210,6 +228,7 @@ fn run_all(dir: &Path, snap_dir: &Path, only: &[String], backends: &[String], fo
         }
     }
     let harness = std::env::current_exe()?;
+    procthread_harness::supervise::install_interrupt_handler()?;
     let mut rows = Vec::new();
     for s in scenarios.iter().filter(|s| only.is_empty() || only.contains(&s.name)) {
         for (b, a) in procthread_scenario::applicable(s, cfg!(unix)) {
@@ -272,6 +291,7 @@ fn print_row(r: &Row) {
 fn show(dir: &Path, name: &str, backend: &str, raw: bool) -> Result<ExitCode> {
     let backend = parse_backend(backend)?;
     let scenario = procthread_scenario::load(&dir.join(format!("{name}.toml")))?;
+    procthread_harness::supervise::install_interrupt_handler()?;
     let record = run::run_isolated(&std::env::current_exe()?, &scenario, backend)?;
     let verdict = outcome::judge(&scenario, backend, &record);
     if raw {
