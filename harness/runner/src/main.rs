@@ -121,9 +121,9 @@ enum Format {
 
 fn main() -> ExitCode {
     // First thing: a spawned child goes straight to its entry point.
-    procthread::dispatch(procthread_harness::REGISTRY);
+    procthread::dispatch_all(&[procthread_harness::REGISTRY, procthread_bench::REGISTRY]);
     // The floor's "same binary, exiting at once" for spawn measurements.
-    if std::env::args_os().nth(1).is_some_and(|a| a == procthread_harness::bench::workloads::EXIT_NOW) {
+    if std::env::args_os().nth(1).is_some_and(|a| a == procthread_bench::workloads::EXIT_NOW) {
         return ExitCode::SUCCESS;
     }
     let cli = Cli::parse();
@@ -321,7 +321,7 @@ fn exec(backend: &str, events: &Path, scenario: &Path) -> Result<ExitCode> {
 }
 
 fn report(quick: bool, out: Option<PathBuf>, only: Vec<String>, render_only: bool) -> Result<ExitCode> {
-    use procthread_harness::bench::{figures, report};
+    use procthread_bench::{figures, report};
     if render_only {
         let dir = out.unwrap_or_else(report::default_dir);
         let json = dir.join("report.json");
@@ -347,7 +347,7 @@ fn report(quick: bool, out: Option<PathBuf>, only: Vec<String>, render_only: boo
 }
 
 fn measure(id: &str, quick: bool, pinned: bool) -> Result<ExitCode> {
-    use procthread_harness::bench::{figures, pin};
+    use procthread_bench::{figures, pin};
     if pinned && !pin::pin_to_first_cpu() {
         eprintln!("note: cannot pin to one CPU on this OS; measuring with free placement");
     }
@@ -357,8 +357,8 @@ fn measure(id: &str, quick: bool, pinned: bool) -> Result<ExitCode> {
 }
 
 fn gate(report: &Path, baseline: &Path, config: &Path, summary: Option<PathBuf>, update: bool) -> Result<ExitCode> {
-    use procthread_harness::bench::report::Report;
-    use procthread_harness::gate;
+    use procthread_bench::gate;
+    use procthread_bench::report::Report;
     let text = std::fs::read_to_string(report).with_context(|| format!("cannot read report {}", report.display()))?;
     let r: Report =
         serde_json::from_str(&text).with_context(|| format!("{}: not a harness report", report.display()))?;
