@@ -76,12 +76,12 @@ impl<T: 'static> Local<T> {
     /// Calls `f` with this thread's value, `None` if this thread never set one (and the local
     /// has no initializer).
     pub fn with<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
-        if let Some(init) = &self.init {
-            if !self.is_bound() {
-                // Run outside the table's borrow: the initializer may use other locals.
-                let value = init();
-                self.set(value);
-            }
+        if let Some(init) = &self.init
+            && !self.is_bound()
+        {
+            // Run outside the table's borrow: the initializer may use other locals.
+            let value = init();
+            self.set(value);
         }
         SLOTS.with(|s| f(s.borrow().get(self.id).and_then(|v| v.as_ref()?.downcast_ref())))
     }

@@ -2,7 +2,6 @@
 //! of the run outlives it (see [`crate::supervise`]): killed whole at the timeout, checked for
 //! processes left behind when the executor ends, its trace read within its limit.
 
-use std::ffi::OsString;
 use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
@@ -10,26 +9,29 @@ use std::time::Instant;
 use procthread_scenario::{Backend, Scenario};
 
 use crate::events;
+use crate::implementation::Executor;
 use crate::outcome::RunRecord;
 use crate::supervise::Live;
 
 /// Runs `scenario` on `backend` with the executor binary `harness` (this program).
 pub fn run_isolated(harness: &Path, scenario: &Scenario, backend: Backend) -> std::io::Result<RunRecord> {
+    run_isolated_with(&Executor::reference(harness), scenario, backend)
+}
+
+/// Runs `scenario` on `backend` with the executor of one implementation.
+pub fn run_isolated_with(executor: &Executor, scenario: &Scenario, backend: Backend) -> std::io::Result<RunRecord> {
     let dir = tempfile::Builder::new().prefix("procthread-run-").tempdir()?;
     let live = Live::new(dir.path());
     let events_path = dir.path().join("events");
     let stderr_path = dir.path().join("stderr.txt");
-    let exec_args: Vec<OsString> = vec![
-        "exec".into(),
-        "--backend".into(),
-        backend.as_str().into(),
-        "--events".into(),
-        events_path.clone().into(),
-        scenario.path.clone().into(),
-    ];
+    let cmd = executor.command(backend, &events_path, &scenario.path);
+    // The harness binary also contains the run (`harness supervise` on Unix).
+    let harness = match executor {
+        Executor::Reference { harness } | Executor::Cpython { harness, .. } => harness,
+    };
     let stderr = std::fs::File::create(&stderr_path)?;
     let started = Instant::now();
-    let run = crate::os::start(harness, &exec_args, stderr, scenario.timeout, dir.path())?;
+    let run = crate::os::start(harness, cmd, stderr, scenario.timeout, dir.path())?;
     live.set_stopper(run.stopper());
     let ended = run.wait();
     live.done();

@@ -115,13 +115,13 @@ impl Barrier {
         let index = state.count;
         state.count += 1;
         let result = if index + 1 == self.parties {
-            if let Some(action) = &self.action {
-                if let Err(panic) = panic::catch_unwind(AssertUnwindSafe(action)) {
-                    self.break_barrier(&mut state);
-                    self.leave(&mut state);
-                    drop(state);
-                    panic::resume_unwind(panic);
-                }
+            if let Some(action) = &self.action
+                && let Err(panic) = panic::catch_unwind(AssertUnwindSafe(action))
+            {
+                self.break_barrier(&mut state);
+                self.leave(&mut state);
+                drop(state);
+                panic::resume_unwind(panic);
             }
             state.phase = Phase::Draining;
             self.changed.notify_all();

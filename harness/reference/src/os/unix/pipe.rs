@@ -26,6 +26,14 @@ pub(crate) fn queue_pipe() -> io::Result<(PipeReader, PipeWriter, usize)> {
     Ok((reader, writer, capacity))
 }
 
+/// A plain pipe (a [`PipeEnd`](crate::PipeEnd)'s) with the larger buffer where Linux allows it:
+/// fewer switches between writer and reader for large messages.
+pub(crate) fn message_pipe() -> io::Result<(PipeReader, PipeWriter)> {
+    let (reader, writer) = io::pipe()?;
+    grow(&writer);
+    Ok((reader, writer))
+}
+
 #[cfg(target_os = "linux")]
 fn grow(writer: &PipeWriter) -> usize {
     // A refusal (the user is over the kernel's pipe-buffer quota) keeps the default size.

@@ -35,6 +35,11 @@ pub(crate) fn queue_pipe() -> io::Result<(PipeReader, PipeWriter, usize)> {
     Ok((reader, writer, 0))
 }
 
+/// A plain pipe (a [`PipeEnd`](crate::PipeEnd)'s).
+pub(crate) fn message_pipe() -> io::Result<(PipeReader, PipeWriter)> {
+    io::pipe()
+}
+
 /// Unknown on Windows: callers treat it as "the pipe may be full".
 pub(crate) fn unread(_writer: &PipeWriter) -> io::Result<usize> {
     Err(io::Error::from(io::ErrorKind::Unsupported))

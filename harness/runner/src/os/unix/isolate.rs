@@ -1,7 +1,6 @@
 //! The runner's side of a contained run on Unix: it starts `harness supervise` (see
 //! `supervisor.rs`), which starts the executor, and reads its report.
 
-use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
@@ -32,16 +31,11 @@ pub struct Isolated {
     timeout: Duration,
 }
 
-/// Starts `harness exec_args...` under a supervisor that ends it at `timeout`; its stderr (and
-/// the supervisor's) goes to `stderr`; `dir` is the run's temp dir (removed by the supervisor if
-/// the runner dies).
-pub fn start(
-    harness: &Path,
-    exec_args: &[OsString],
-    stderr: File,
-    timeout: Duration,
-    dir: &Path,
-) -> io::Result<Isolated> {
+/// Starts the `executor` command under a supervisor (`harness supervise`) that ends it at
+/// `timeout`; its stderr (and the supervisor's) goes to `stderr`; `dir` is the run's temp dir
+/// (removed by the supervisor if the runner dies). The executor's environment and working
+/// directory settings are the supervisor's, which the executor inherits.
+pub fn start(harness: &Path, executor: Command, stderr: File, timeout: Duration, dir: &Path) -> io::Result<Isolated> {
     let ms = timeout.as_millis().min(u128::from(u64::MAX)) as u64;
     let mut cmd = Command::new(harness);
     cmd.arg("supervise")
@@ -52,8 +46,17 @@ pub fn start(
         .arg("--parent")
         .arg(std::process::id().to_string())
         .arg("--")
-        .arg(harness)
-        .args(exec_args);
+        .arg(executor.get_program())
+        .args(executor.get_args());
+    for (key, value) in executor.get_envs() {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
+    if let Some(cwd) = executor.get_current_dir() {
+        cmd.current_dir(cwd);
+    }
     // A group of its own: the terminal's Ctrl-C reaches the runner alone, which then stops every
     // run in order (instead of each executor dying on its own at a random point).
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(stderr).process_group(0);

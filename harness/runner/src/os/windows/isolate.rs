@@ -3,7 +3,6 @@
 //! it when its last handle closes (the runner's, even if the runner is killed) and allows no
 //! breakaway.
 
-use std::ffi::OsString;
 use std::fs::File;
 use std::io;
 use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
@@ -84,17 +83,11 @@ pub struct Isolated {
     timeout: Duration,
 }
 
-/// Starts `harness exec_args...` in a job of its own; its stderr goes to `stderr`.
-pub fn start(
-    harness: &Path,
-    exec_args: &[OsString],
-    stderr: File,
-    timeout: Duration,
-    _dir: &Path,
-) -> io::Result<Isolated> {
+/// Starts the `executor` command in a job of its own; its stderr goes to `stderr`.
+pub fn start(_harness: &Path, executor: Command, stderr: File, timeout: Duration, _dir: &Path) -> io::Result<Isolated> {
     let job = new_job()?;
-    let mut cmd = Command::new(harness);
-    cmd.args(exec_args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr).creation_flags(CREATE_SUSPENDED);
+    let mut cmd = executor;
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr).creation_flags(CREATE_SUSPENDED);
     let mut child = cmd.spawn()?;
     // SAFETY: both handles are live for the duration of the call.
     let assigned = unsafe { AssignProcessToJobObject(job.raw(), child.as_raw_handle() as HANDLE) } != 0;
