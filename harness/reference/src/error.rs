@@ -181,9 +181,18 @@ pub enum SubprocessError {
     NotFound { program: String },
     #[error("empty command line")]
     EmptyCommand,
-    /// The timeout passed: the child (and on Unix its process group) was killed and reaped.
-    #[error("{program} timed out after {timeout:?} and was killed")]
+    /// The timeout passed (CPython's `TimeoutExpired`), with the output read until then. From
+    /// `run`, `call` and the other one-shot functions the child (and on Unix its process group)
+    /// was killed and reaped; from `Popen::wait_timeout` and `Popen::communicate` it still runs.
+    #[error("{program} timed out after {timeout:?}")]
     Timeout { program: String, timeout: Duration, stdout: Vec<u8>, stderr: Vec<u8> },
+    /// The program ended with a non-zero exit code where success was required (CPython's
+    /// `CalledProcessError`), with the output it captured.
+    #[error("{program} ended with exit code {code}")]
+    CalledProcess { program: String, code: i32, stdout: Vec<u8>, stderr: Vec<u8> },
+    /// Arguments that contradict each other (CPython's `ValueError`).
+    #[error("{program}: {reason}")]
+    Invalid { program: String, reason: &'static str },
     #[error("{program}: {source}")]
     Io { program: String, source: io::Error },
 }

@@ -2,11 +2,13 @@
 
 mod pipe;
 pub(crate) use pipe::*;
+mod subprocess;
 use std::io::{self, PipeReader};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::{Duration, Instant};
+pub(crate) use subprocess::{Pump, spawn_locked, stdout_for_child};
 
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
