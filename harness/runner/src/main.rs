@@ -73,7 +73,7 @@ enum Cmd {
         /// A short run (under a minute on 2 cores) instead of the full one.
         #[arg(long)]
         quick: bool,
-        /// Output directory (default: reports/<os>-<arch>).
+        /// Output directory (default: `reports/<os>-<arch>`).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Only these figures (by id; all by default).
@@ -107,7 +107,7 @@ enum Cmd {
         #[arg(long)]
         pinned: bool,
     },
-    /// Portable programs for scenario `run` steps: upper, exit N, sleep MS, echo ..., lookup [NAME].
+    /// Portable programs for scenario `run` steps: `upper`, `exit N`, `sleep MS`, `echo ...`, `lookup [NAME]`.
     Tool {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
@@ -147,9 +147,9 @@ enum OneImpl {
 
 fn main() -> ExitCode {
     // First thing: a spawned child goes straight to its entry point.
-    procthread::dispatch(procthread_harness::REGISTRY);
+    procthread::dispatch_all(&[procthread_harness::REGISTRY, procthread_bench::REGISTRY]);
     // The floor's "same binary, exiting at once" for spawn measurements.
-    if std::env::args_os().nth(1).is_some_and(|a| a == procthread_harness::bench::workloads::EXIT_NOW) {
+    if std::env::args_os().nth(1).is_some_and(|a| a == procthread_bench::workloads::EXIT_NOW) {
         return ExitCode::SUCCESS;
     }
     let cli = Cli::parse();
@@ -431,7 +431,7 @@ fn exec(backend: &str, events: &Path, scenario: &Path) -> Result<ExitCode> {
 }
 
 fn report(quick: bool, out: Option<PathBuf>, only: Vec<String>, render_only: bool) -> Result<ExitCode> {
-    use procthread_harness::bench::{figures, report};
+    use procthread_bench::{figures, report};
     if render_only {
         let dir = out.unwrap_or_else(report::default_dir);
         let json = dir.join("report.json");
@@ -457,7 +457,7 @@ fn report(quick: bool, out: Option<PathBuf>, only: Vec<String>, render_only: boo
 }
 
 fn measure(id: &str, quick: bool, pinned: bool) -> Result<ExitCode> {
-    use procthread_harness::bench::{figures, pin};
+    use procthread_bench::{figures, pin};
     if pinned && !pin::pin_to_first_cpu() {
         eprintln!("note: cannot pin to one CPU on this OS; measuring with free placement");
     }
@@ -467,8 +467,8 @@ fn measure(id: &str, quick: bool, pinned: bool) -> Result<ExitCode> {
 }
 
 fn gate(report: &Path, baseline: &Path, config: &Path, summary: Option<PathBuf>, update: bool) -> Result<ExitCode> {
-    use procthread_harness::bench::report::Report;
-    use procthread_harness::gate;
+    use procthread_bench::gate;
+    use procthread_bench::report::Report;
     let text = std::fs::read_to_string(report).with_context(|| format!("cannot read report {}", report.display()))?;
     let r: Report =
         serde_json::from_str(&text).with_context(|| format!("{}: not a harness report", report.display()))?;

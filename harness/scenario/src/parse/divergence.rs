@@ -102,7 +102,7 @@ fn one(
         // Errors are reported where the divergence writes them; the merged table is then read
         // quietly, as its other keys were checked with `[expect]` itself.
         super::expect::parse(e, known, sink);
-        let mut quiet = Sink::new(path, &known.source);
+        let mut quiet = Sink::new(path, "");
         super::expect::parse(&merged(scenario_expect, e), known, &mut quiet)
     });
     let hang = f.take("hang").and_then(|h| hang(h, known, sink));
@@ -172,7 +172,7 @@ fn hang(node: &Sp<Node>, known: &Known, sink: &mut Sink<'_>) -> Option<Hang> {
     let verbs: Vec<&str> = super::steps::VERBS.iter().map(|(v, _)| *v).collect();
     let mut at = Vec::new();
     for (k, v) in f.rest() {
-        if !known.instances.contains(&k.v) {
+        if !known.is_instance(&k.v) {
             let names: Vec<&str> = known.instances.iter().map(String::as_str).collect();
             sink.error(
                 &k.span,

@@ -15,6 +15,16 @@ use nix::unistd::Pid;
 
 pub(crate) use std::os::fd::{BorrowedFd as BorrowedOs, OwnedFd as OwnedOs};
 
+mod liveness;
+mod park;
+mod robust;
+mod shm;
+
+pub(crate) use liveness::{current_pid, process_gone};
+pub(crate) use park::Parker;
+pub(crate) use robust::{RawLock, RawRobust};
+pub(crate) use shm::SharedMemory;
+
 pub(crate) fn borrow(h: &impl AsFd) -> BorrowedOs<'_> {
     h.as_fd()
 }

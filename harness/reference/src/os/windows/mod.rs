@@ -15,6 +15,16 @@ use windows_sys::Win32::System::Threading::{TerminateProcess, WaitForSingleObjec
 
 pub(crate) use std::os::windows::io::{BorrowedHandle as BorrowedOs, OwnedHandle as OwnedOs};
 
+mod liveness;
+mod park;
+mod robust;
+mod shm;
+
+pub(crate) use liveness::{current_pid, process_gone};
+pub(crate) use park::Parker;
+pub(crate) use robust::{RawLock, RawRobust};
+pub(crate) use shm::SharedMemory;
+
 /// The exit code given to a terminated or killed child. CPython uses the same value and reports
 /// it as `-SIGTERM`; so does this crate, for both `terminate` and `kill` (Windows has one way
 /// to end another process).
