@@ -20,6 +20,9 @@ pub enum ChannelError {
     /// `put` or `get` on a queue that this process closed (CPython's `ValueError`).
     #[error("the queue is closed in this process")]
     Closed,
+    /// `join_thread` before `close` (CPython asserts the same).
+    #[error("join_thread() is for a closed queue: call close() first")]
+    NotClosed,
     /// `task_done` called more times than items were put (CPython's `ValueError`).
     #[error("task_done() called too many times")]
     TaskDoneTooManyTimes,
@@ -152,7 +155,10 @@ pub enum ManagerError {
     Io(#[from] io::Error),
 }
 
-/// Errors of [`Lock`](crate::Lock) and [`RLock`](crate::RLock).
+/// Errors of the synchronization primitives: [`Lock`](crate::Lock), [`RLock`](crate::RLock),
+/// [`Condition`](crate::Condition), [`Semaphore`](crate::Semaphore),
+/// [`BoundedSemaphore`](crate::BoundedSemaphore), [`Barrier`](crate::Barrier), and their
+/// process-shared counterparts in [`shared`](crate::shared).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LockError {
@@ -160,4 +166,18 @@ pub enum LockError {
     NotLocked,
     #[error("release of a reentrant lock by a thread that does not own it")]
     NotOwner,
+    /// `wait` or `notify` on a condition whose lock the caller does not hold (CPython's
+    /// `RuntimeError`).
+    #[error("cannot wait on or notify an un-acquired lock")]
+    NotAcquired,
+    /// A bounded semaphore released past its initial value (CPython's `ValueError`).
+    #[error("semaphore released too many times: its bound is {bound}")]
+    TooManyReleases { bound: usize },
+    /// `release_n(0)` (CPython's `ValueError: n must be one or more`).
+    #[error("the release count must be one or more")]
+    ZeroRelease,
+    /// The barrier was aborted, reset while this thread waited, or broken by a timeout or a
+    /// failed action (CPython's `BrokenBarrierError`).
+    #[error("the barrier is broken")]
+    BrokenBarrier,
 }

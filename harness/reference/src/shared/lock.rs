@@ -6,8 +6,12 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::pid_lock::{PidLock, PidLockCell};
-use super::region::SharedCell;
+use super::region::{SharedCell, Zeroed};
+use super::thread_token;
+use crate::deadline;
 use crate::error::LockError;
 use crate::os::{Parker, RawLock};
 
@@ -44,9 +48,22 @@ pub struct Lock {
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Inner {
-    cell: SharedCell<PidLockCell>,
+    cell: SharedCell<LockCell>,
     parker: Parker,
 }
+
+#[derive(Debug)]
+#[repr(C)]
+struct LockCell {
+    lock: PidLockCell,
+    /// The thread that took the lock last ([`thread_token`]), 0 once released: what a
+    /// [`Condition`](super::Condition) checks (multiprocessing requires the calling thread
+    /// to hold the lock, where `threading` accepts any holder).
+    holder: AtomicU64,
+}
+
+// SAFETY: atomics only; all zero is a free lock.
+unsafe impl Zeroed for LockCell {}
 
 /// Releases its [`Lock`] when dropped (also during a panic).
 #[derive(Debug)]
@@ -60,32 +77,43 @@ impl Lock {
     }
 
     fn pid_lock(&self) -> PidLock<'_> {
-        PidLock::new(&self.inner.cell, &self.inner.parker)
+        PidLock::new(&self.inner.cell.lock, &self.inner.parker)
+    }
+
+    fn taken(&self) -> bool {
+        self.inner.cell.holder.store(thread_token(), Ordering::Relaxed);
+        true
     }
 
     /// Waits until the lock is free and takes it.
     pub fn acquire(&self) {
-        self.pid_lock().lock(None);
+        self.acquire_until(None);
     }
 
     /// Takes the lock if it becomes free within `timeout`; `false` otherwise. A zero timeout is
     /// CPython's `acquire(False)`.
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
-        self.acquire_until(Some(Instant::now() + timeout))
+        self.acquire_until(deadline::after(timeout))
     }
 
     pub(crate) fn acquire_until(&self, deadline: Option<Instant>) -> bool {
-        self.pid_lock().lock(deadline) != RawLock::TimedOut
+        self.pid_lock().lock(deadline) != RawLock::TimedOut && self.taken()
     }
 
     /// Takes the lock if it is free, without waiting.
     pub fn try_acquire(&self) -> bool {
-        self.pid_lock().try_lock()
+        self.pid_lock().try_lock() && self.taken()
     }
 
     /// Frees the lock; any thread of any process may. [`LockError::NotLocked`] if it was free.
     pub fn release(&self) -> Result<(), LockError> {
+        self.inner.cell.holder.store(0, Ordering::Relaxed);
         if self.pid_lock().unlock() { Ok(()) } else { Err(LockError::NotLocked) }
+    }
+
+    /// Whether the calling thread took the lock and it is still held.
+    pub(crate) fn is_mine(&self) -> bool {
+        self.is_locked() && self.inner.cell.holder.load(Ordering::Relaxed) == thread_token()
     }
 
     pub fn is_locked(&self) -> bool {

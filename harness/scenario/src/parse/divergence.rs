@@ -13,7 +13,6 @@
 //! ```
 
 use std::ops::Range;
-use std::path::Path;
 use std::time::Duration;
 
 use crate::backend::{Applicability, Backend, applicability};
@@ -35,13 +34,7 @@ pub(crate) struct Parsed {
 
 /// Parses the `divergence` table; `expect` is the scenario's own `[expect]`, which each
 /// divergence's `expect` keys replace.
-pub(crate) fn parse(
-    node: &Sp<Node>,
-    expect: Option<&Sp<Node>>,
-    known: &Known,
-    path: &Path,
-    sink: &mut Sink<'_>,
-) -> Vec<Parsed> {
+pub(crate) fn parse(node: &Sp<Node>, expect: Option<&Sp<Node>>, known: &Known, sink: &mut Sink<'_>) -> Vec<Parsed> {
     let Some(mut all) = Fields::of(node, "`divergence`", sink) else { return Vec::new() };
     let mut out = Vec::new();
     for (key, value) in all.rest() {
@@ -52,7 +45,7 @@ pub(crate) fn parse(
         };
         for t in tables {
             let what = format!("`divergence.{}`", key.v);
-            if let Some(p) = one(implementation, t, &what, expect, known, path, sink) {
+            if let Some(p) = one(implementation, t, &what, expect, known, sink) {
                 out.push(p);
             }
         }
@@ -85,7 +78,6 @@ fn one(
     what: &str,
     scenario_expect: Option<&Sp<Node>>,
     known: &Known,
-    path: &Path,
     sink: &mut Sink<'_>,
 ) -> Option<Parsed> {
     let mut f = Fields::of(node, what, sink)?;
@@ -102,7 +94,7 @@ fn one(
         // Errors are reported where the divergence writes them; the merged table is then read
         // quietly, as its other keys were checked with `[expect]` itself.
         super::expect::parse(e, known, sink);
-        let mut quiet = Sink::new(path, "");
+        let mut quiet = sink.quiet();
         super::expect::parse(&merged(scenario_expect, e), known, &mut quiet)
     });
     let hang = f.take("hang").and_then(|h| hang(h, known, sink));

@@ -165,8 +165,7 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
     actors.sort_by_key(|a| a.name != MAIN);
     let backends = backends_node.and_then(|b| backend_list(b, sink));
     let expect = expect_node.map(|e| expect::parse(e, &known, sink)).unwrap_or_default();
-    let divergences =
-        divergence_node.map(|d| divergence::parse(d, expect_node, &known, path, sink)).unwrap_or_default();
+    let divergences = divergence_node.map(|d| divergence::parse(d, expect_node, &known, sink)).unwrap_or_default();
     let mut scenario = Scenario {
         name,
         path: path.to_path_buf(),
