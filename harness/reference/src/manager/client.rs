@@ -250,10 +250,11 @@ impl Client {
         encode: impl FnOnce(usize, Duration) -> Result<Vec<u8>, ManagerError>,
     ) -> Result<ServerFrame, ManagerError> {
         let opts = &self.target.options;
+        // Other threads' calls take turns first: the bound starts when ours does.
+        let mut session = self.session();
         let bound = wait.saturating_add(opts.peer_timeout);
         let deadline =
             Instant::now().checked_add(bound).ok_or_else(|| ManagerError::Protocol("call bound too large".into()))?;
-        let mut session = self.session();
         let conn = match session.as_mut() {
             Some(conn) => conn,
             None => {
