@@ -85,3 +85,28 @@ mod tests {
         assert!(decode::<serde_json::Value>(&deep).is_err());
     }
 }
+
+/// The decoder on random bytes: a value or an error, never a panic, and no allocation beyond
+/// what the input can fill (lengths are checked against the bytes left). Run longer with
+/// `PROPTEST_CASES=100000 cargo nextest run -p procthread fuzz`.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn fuzz_random_bytes_decode_or_fail(bytes in proptest::collection::vec(any::<u8>(), 0..1024)) {
+            let _ = decode::<serde_json::Value>(&bytes);
+            let _ = decode::<(String, Vec<u32>, Option<i64>)>(&bytes);
+        }
+
+        #[test]
+        fn fuzz_encoded_json_values_round_trip(s in ".{0,64}", n in any::<i64>(), f in -1e9f64..1e9) {
+            let v = serde_json::json!({"s": s, "n": n, "a": [f, null, true]});
+            let mut buf = Vec::new();
+            encode_into(&mut buf, &v).expect("encodes");
+            prop_assert_eq!(decode::<serde_json::Value>(&buf).expect("decodes"), v);
+        }
+    }
+}

@@ -20,6 +20,9 @@ pub enum ChannelError {
     /// `put` or `get` on a queue that this process closed (CPython's `ValueError`).
     #[error("the queue is closed in this process")]
     Closed,
+    /// `join_thread` before `close` (CPython asserts the same).
+    #[error("join_thread() is for a closed queue: call close() first")]
+    NotClosed,
     /// `task_done` called more times than items were put (CPython's `ValueError`).
     #[error("task_done() called too many times")]
     TaskDoneTooManyTimes,

@@ -66,7 +66,7 @@ pub use local::Local;
 pub use pipe::{PipeEnd, pipe, pipe_oneway};
 pub use pool::{AsyncResult, Pool, ThreadPool};
 pub use process::{Process, StartMethod};
-pub use queue::Queue;
+pub use queue::{JoinableQueue, Queue, SimpleQueue};
 pub use sync::{
     Barrier, BoundedSemaphore, Condition, ConditionGuard, ConditionLock, Event, Lock, LockGuard, RLock, RLockGuard,
     Semaphore, SemaphoreGuard,

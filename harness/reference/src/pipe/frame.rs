@@ -152,3 +152,95 @@ mod tests {
         assert!(check_size(MAX_BODY + 1, usize::MAX).is_err());
     }
 }
+
+/// Property tests of the reader on untrusted streams: random, truncated and oversized. No
+/// input panics, and memory stays bounded by the input and the limit (a header announcing
+/// 4 GiB allocates nothing). Bounded in time under `cargo nextest run`; run longer with
+/// `PROPTEST_CASES=100000 cargo nextest run -p procthread fuzz`.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn messages(bodies: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for b in bodies {
+            write_message(&mut out, b).expect("writes");
+        }
+        out
+    }
+
+    proptest! {
+        /// Any byte stream reads as whole messages until an error: never a panic, never a
+        /// body over the limit, never more allocated than the limit or the input allows.
+        #[test]
+        fn fuzz_any_stream_reads_as_messages_or_errors(
+            stream in proptest::collection::vec(any::<u8>(), 0..4096),
+            limit in 0usize..1024,
+        ) {
+            let mut r = &stream[..];
+            let mut body = Vec::new();
+            for _ in 0..=stream.len() {
+                match read_message(&mut r, limit, &mut body) {
+                    Ok(()) => {
+                        prop_assert!(body.len() <= limit);
+                        prop_assert!(body.capacity() <= limit.max(stream.len()) + 64);
+                    }
+                    Err(ChannelError::TooLarge { size, limit: l }) => prop_assert!(size > l),
+                    Err(ChannelError::Eof | ChannelError::Truncated { .. }) => break,
+                    Err(e) => prop_assert!(false, "unexpected error {e}"),
+                }
+            }
+        }
+
+        /// A stream of messages cut anywhere: every message before the cut reads whole, then
+        /// EOF at a boundary or `Truncated` inside one.
+        #[test]
+        fn fuzz_a_cut_stream_gives_whole_messages_then_truncated(
+            bodies in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 1..8),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let stream = messages(&bodies);
+            let cut = cut.index(stream.len() + 1);
+            let mut r = &stream[..cut];
+            let mut body = Vec::new();
+            let mut whole = 0;
+            loop {
+                match read_message(&mut r, 1 << 20, &mut body) {
+                    Ok(()) => {
+                        prop_assert_eq!(&body, &bodies[whole]);
+                        whole += 1;
+                    }
+                    Err(ChannelError::Eof) => {
+                        prop_assert_eq!(messages(&bodies[..whole]).len(), cut);
+                        break;
+                    }
+                    Err(ChannelError::Truncated { .. }) => {
+                        prop_assert!(messages(&bodies[..whole]).len() < cut);
+                        break;
+                    }
+                    Err(e) => prop_assert!(false, "unexpected error {e}"),
+                }
+            }
+        }
+
+        /// Oversized messages among others are refused whole and the next one reads.
+        #[test]
+        fn fuzz_oversized_messages_are_skipped_whole(
+            bodies in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..600), 1..8),
+            limit in 0usize..400,
+        ) {
+            let stream = messages(&bodies);
+            let mut r = &stream[..];
+            let mut body = Vec::new();
+            for b in &bodies {
+                match read_message(&mut r, limit, &mut body) {
+                    Ok(()) => prop_assert_eq!(&body, b),
+                    Err(ChannelError::TooLarge { size, .. }) => prop_assert!(size == b.len() && size > limit),
+                    Err(e) => prop_assert!(false, "unexpected error {e}"),
+                }
+            }
+            prop_assert!(matches!(read_message(&mut r, limit, &mut body), Err(ChannelError::Eof)));
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! `Pipe`: two connected ends carrying serde values, like the chapter's `multiprocessing.Pipe`.
 
-mod frame;
+pub(crate) mod frame;
 
 use std::io::{self, PipeReader, PipeWriter};
 use std::time::Duration;
@@ -43,8 +43,8 @@ pub struct PipeEnd {
 
 /// Two connected duplex ends: what one sends, the other receives.
 pub fn pipe() -> io::Result<(PipeEnd, PipeEnd)> {
-    let (r1, w1) = io::pipe()?;
-    let (r2, w2) = io::pipe()?;
+    let (r1, w1) = os::message_pipe()?;
+    let (r2, w2) = os::message_pipe()?;
     let a = PipeEnd { reader: Some(r1), writer: Some(w2), limit: DEFAULT_MAX_MESSAGE };
     let b = PipeEnd { reader: Some(r2), writer: Some(w1), limit: DEFAULT_MAX_MESSAGE };
     Ok((a, b))
@@ -52,7 +52,7 @@ pub fn pipe() -> io::Result<(PipeEnd, PipeEnd)> {
 
 /// A one-way pipe: `(receiving end, sending end)`, the order of CPython's `Pipe(duplex=False)`.
 pub fn pipe_oneway() -> io::Result<(PipeEnd, PipeEnd)> {
-    let (r, w) = io::pipe()?;
+    let (r, w) = os::message_pipe()?;
     let rx = PipeEnd { reader: Some(r), writer: None, limit: DEFAULT_MAX_MESSAGE };
     let tx = PipeEnd { reader: None, writer: Some(w), limit: DEFAULT_MAX_MESSAGE };
     Ok((rx, tx))
