@@ -57,15 +57,20 @@ mod token;
 
 mod local;
 
-pub use entry::{Entry, Registered, Registry, Task, current_process_name, dispatch, dispatch_all, parent_pid};
+pub use entry::{
+    Entry, Registered, Registry, Task, current_process_is_daemon, current_process_name, dispatch, dispatch_all,
+    parent_pid,
+};
 pub use error::{ChannelError, CodecError, LockError, ManagerError, PoolError, ProcessError, SubprocessError};
 #[cfg(unix)]
 pub use fork::{Fork, ForkedChild, exit_child, fork};
 pub use framing::DEFAULT_MAX_MESSAGE;
 pub use local::Local;
 pub use pipe::{PipeEnd, pipe, pipe_oneway};
-pub use pool::{AsyncResult, Pool, ThreadPool};
-pub use process::{Process, StartMethod};
+#[cfg(unix)]
+pub use pool::start_fork_server;
+pub use pool::{AsyncResult, Callbacks, IMapIterator, Pool, PoolBuilder, ThreadPool, ThreadPoolBuilder};
+pub use process::{ChildProcess, ParentProcess, Process, StartMethod, Waitable, active_children, parent_process, wait};
 pub use queue::{JoinableQueue, Queue, SimpleQueue};
 pub use sync::{
     Barrier, BoundedSemaphore, Condition, ConditionGuard, ConditionLock, Event, Lock, LockGuard, RLock, RLockGuard,

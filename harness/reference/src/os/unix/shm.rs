@@ -165,4 +165,16 @@ mod tests {
         let err = SharedMemory::attach(fd, 1 << 20).expect_err("too long");
         assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
     }
+
+    /// A spawned child checks every handle it is told to adopt: a region must pass.
+    #[test]
+    fn a_child_accepts_a_region_among_its_inherited_handles() {
+        let a = SharedMemory::create(16).expect("create");
+        assert_eq!(crate::os::check_inherited(a.handle().as_raw_fd() as u64), Ok(()));
+        #[cfg(target_os = "linux")]
+        {
+            let file = std::fs::File::open(std::env::current_exe().expect("exe")).expect("open");
+            assert!(crate::os::check_inherited(file.as_raw_fd() as u64).is_err(), "a plain file is refused");
+        }
+    }
 }

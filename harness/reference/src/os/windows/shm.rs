@@ -116,4 +116,18 @@ mod tests {
         // SAFETY: `b` maps the same 100 bytes.
         assert_eq!(unsafe { *b.as_ptr().add(7) }, 42);
     }
+
+    /// A spawned child checks every handle it is told to adopt: those of `crate::shared` pass.
+    #[test]
+    fn a_child_accepts_shared_handles_among_its_inherited_handles() {
+        use std::os::windows::io::AsRawHandle;
+        let a = SharedMemory::create(16).expect("create");
+        assert_eq!(crate::os::check_inherited(a.handle().as_raw_handle() as usize as u64), Ok(()));
+        let parker = crate::os::Parker::new().expect("parker");
+        let (json, handles) = crate::handles::collect(&parker).expect("collect");
+        assert_eq!(handles.len(), 1, "{json}");
+        assert_eq!(crate::os::check_inherited(handles[0]), Ok(()));
+        let file = std::fs::File::open(std::env::current_exe().expect("exe")).expect("open");
+        assert!(crate::os::check_inherited(file.as_raw_handle() as usize as u64).is_err(), "a file is refused");
+    }
 }
