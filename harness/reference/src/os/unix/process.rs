@@ -265,24 +265,10 @@ pub(crate) fn check_inherited(number: u64) -> Result<(), String> {
     // SAFETY: fstat in check_number showed `fd` open; the borrow lasts only for this call.
     let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
     let kind = file_kind(borrowed)?;
-    if kind != SFlag::S_IFIFO && kind != SFlag::S_IFSOCK && !is_shared_memory(borrowed, kind) {
+    if kind != SFlag::S_IFIFO && kind != SFlag::S_IFSOCK && !super::shm::is_shared_memory(borrowed, kind) {
         return Err(format!("descriptor {fd} is not a pipe, socket or shared memory"));
     }
     Ok(())
-}
-
-/// Linux: a memfd (or other shmem file), the only regular files whose seals can be read.
-#[cfg(target_os = "linux")]
-fn is_shared_memory(fd: BorrowedFd<'_>, kind: SFlag) -> bool {
-    // SAFETY: F_GET_SEALS only reads the descriptor's seals; EINVAL on other files.
-    kind == SFlag::S_IFREG && unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) } >= 0
-}
-
-/// Elsewhere (macOS): a POSIX shared memory object, which `fstat` reports as a regular file or
-/// with no file type at all.
-#[cfg(not(target_os = "linux"))]
-fn is_shared_memory(_fd: BorrowedFd<'_>, kind: SFlag) -> bool {
-    kind == SFlag::S_IFREG || kind.is_empty()
 }
 
 fn check_number(number: u64) -> Result<RawFd, String> {

@@ -6,7 +6,9 @@
 //! inherits the descriptor (see [`crate::handles`]) and maps it again.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd};
+
+use nix::sys::stat::SFlag;
 use std::ptr::NonNull;
 
 use super::{BorrowedOs, OwnedOs};
@@ -96,6 +98,21 @@ impl Drop for SharedMemory {
         // once, here; no reference into it outlives `self` (users borrow from `self`).
         unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
     }
+}
+
+/// Whether `fd`, of file type `kind`, is shared memory as [`SharedMemory`] makes it.
+/// Linux: a memfd (or other shmem file), the only regular files whose seals can be read.
+#[cfg(target_os = "linux")]
+pub(crate) fn is_shared_memory(fd: BorrowedFd<'_>, kind: SFlag) -> bool {
+    // SAFETY: F_GET_SEALS only reads the descriptor's seals; EINVAL on other files.
+    kind == SFlag::S_IFREG && unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) } >= 0
+}
+
+/// Elsewhere (macOS): a POSIX shared memory object, which `fstat` reports as a regular file or
+/// with no file type at all.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn is_shared_memory(_fd: BorrowedFd<'_>, kind: SFlag) -> bool {
+    kind == SFlag::S_IFREG || kind.is_empty()
 }
 
 #[cfg(target_os = "linux")]

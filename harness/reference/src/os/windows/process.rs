@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use windows_sys::Win32::Foundation::{
-    DuplicateHandle, FALSE, GetLastError, HANDLE, NO_ERROR, SetLastError, WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT,
+    DuplicateHandle, FALSE, GetHandleInformation, HANDLE, WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT,
 };
 use windows_sys::Win32::Storage::FileSystem::{FILE_TYPE_PIPE, FILE_TYPE_UNKNOWN, GetFileType};
 use windows_sys::Win32::System::Console::{GetStdHandle, STD_ERROR_HANDLE, STD_INPUT_HANDLE, STD_OUTPUT_HANDLE};
@@ -226,19 +226,21 @@ pub(crate) fn check_inherited(number: u64) -> Result<(), String> {
             return Err(format!("handle {number} is a standard handle, never one passed by the parent"));
         }
     }
-    // An invalid handle also gives FILE_TYPE_UNKNOWN, but with the last error set.
-    // SAFETY: SetLastError and GetFileType have no memory preconditions; GetFileType only
-    // inspects the handle.
-    let kind = unsafe {
-        SetLastError(NO_ERROR);
-        GetFileType(raw)
-    };
-    match kind {
+    // SAFETY: GetFileType only inspects the handle.
+    match unsafe { GetFileType(raw) } {
         FILE_TYPE_PIPE => Ok(()),
-        // SAFETY: no preconditions.
-        FILE_TYPE_UNKNOWN if unsafe { GetLastError() } == NO_ERROR => Ok(()),
-        _ => Err(format!("handle {number} is not a pipe or a kernel object")),
+        // No file: an object, if the handle is valid at all (an invalid one reads the same).
+        FILE_TYPE_UNKNOWN if is_open_handle(raw) => Ok(()),
+        // Shared memory (Wine reports a file mapping as a disk file).
+        _ if super::shm::is_file_mapping(raw) => Ok(()),
+        _ => Err(format!("handle {number} is not a pipe, a file mapping or another kernel object")),
     }
+}
+
+fn is_open_handle(raw: HANDLE) -> bool {
+    let mut flags = 0u32;
+    // SAFETY: GetHandleInformation only reads the handle table; `flags` is a valid out-pointer.
+    unsafe { GetHandleInformation(raw, &mut flags) != 0 }
 }
 
 /// Checks that `number` is a waitable handle that is not a file, pipe or standard handle, and

@@ -9,8 +9,8 @@ use std::ptr::NonNull;
 
 use windows_sys::Win32::Foundation::{HANDLE, INVALID_HANDLE_VALUE};
 use windows_sys::Win32::System::Memory::{
-    CreateFileMappingW, FILE_MAP_ALL_ACCESS, MEMORY_BASIC_INFORMATION, MEMORY_MAPPED_VIEW_ADDRESS, MapViewOfFile,
-    PAGE_READWRITE, UnmapViewOfFile, VirtualQuery,
+    CreateFileMappingW, FILE_MAP_ALL_ACCESS, FILE_MAP_READ, MEMORY_BASIC_INFORMATION, MEMORY_MAPPED_VIEW_ADDRESS,
+    MapViewOfFile, PAGE_READWRITE, UnmapViewOfFile, VirtualQuery,
 };
 
 use super::{BorrowedOs, OwnedOs};
@@ -89,6 +89,19 @@ impl SharedMemory {
     pub(crate) fn handle(&self) -> BorrowedOs<'_> {
         self.handle.as_handle()
     }
+}
+
+/// Whether `raw` is a file mapping (a regular file's handle is not: mapping a view of it fails).
+pub(crate) fn is_file_mapping(raw: HANDLE) -> bool {
+    // SAFETY: mapping one byte read-only has no effect beyond the view, unmapped at once; an
+    // invalid or non-mapping handle makes the call fail with a null view.
+    let view = unsafe { MapViewOfFile(raw, FILE_MAP_READ, 0, 0, 1) };
+    if view.Value.is_null() {
+        return false;
+    }
+    // SAFETY: the view was just mapped.
+    unsafe { UnmapViewOfFile(view) };
+    true
 }
 
 impl Drop for SharedMemory {
