@@ -6,6 +6,7 @@ pub mod conformance;
 pub mod events;
 pub mod exec;
 pub mod implementation;
+pub mod matrix;
 pub mod os;
 pub mod outcome;
 pub mod run;

@@ -240,6 +240,11 @@ fn list(dir: &Path) -> Result<ExitCode> {
                 Applicability::NotApplicable(why) => format!("n/a: {why}"),
             };
             println!("  {:<13} {status}", b.as_str());
+            if !status.starts_with("n/a")
+                && let Some(d) = s.divergence(Implementation::Cpython, b)
+            {
+                println!("  {:<13}   cpython diverges: {} ({})", "", d.reason, d.source);
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -29,6 +29,10 @@ pub(crate) use park::Parker;
 pub(crate) use robust::{RawLock, RawRobust};
 pub(crate) use shm::SharedMemory;
 
+pub(crate) mod fdpass;
+mod process;
+pub(crate) use process::*;
+
 pub(crate) fn borrow(h: &impl AsFd) -> BorrowedOs<'_> {
     h.as_fd()
 }

@@ -27,6 +27,9 @@ pub(crate) use park::Parker;
 pub(crate) use robust::{RawLock, RawRobust};
 pub(crate) use shm::SharedMemory;
 
+mod process;
+pub(crate) use process::*;
+
 /// The exit code given to a terminated or killed child. CPython uses the same value and reports
 /// it as `-SIGTERM`; so does this crate, for both `terminate` and `kill` (Windows has one way
 /// to end another process).
