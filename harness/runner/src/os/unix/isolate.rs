@@ -41,7 +41,7 @@ pub fn start(harness: &Path, executor: Command, stderr: File, timeout: Duration,
     cmd.arg("supervise")
         .arg("--timeout-ms")
         .arg(ms.to_string())
-        .arg("--dir")
+        .arg("--run-dir")
         .arg(dir)
         .arg("--parent")
         .arg(std::process::id().to_string())

@@ -101,7 +101,8 @@ fn failed(error: String) -> Ended {
 /// Writes the report for the runner; if the runner is gone, removes the run's temp dir instead.
 fn report_and_exit(opts: &Options, ended: &Ended, runner_gone: bool) -> i32 {
     if runner_gone {
-        if let Some(dir) = &opts.dir {
+        // Only ever a run's temp dir, whatever the command line says.
+        if let Some(dir) = opts.dir.as_deref().filter(|d| crate::supervise::is_run_dir(d)) {
             let _ = std::fs::remove_dir_all(dir);
         }
         return 0;
