@@ -2,12 +2,16 @@
 //! judges them, and normalizes their traces for snapshots. The `harness` binary is its command
 //! line; performance (`harness report`, `harness gate`) lives in the `procthread-bench` crate.
 
+pub mod conformance;
 pub mod events;
 pub mod exec;
+pub mod implementation;
+pub mod matrix;
 pub mod os;
 pub mod outcome;
 pub mod run;
 pub mod snapshots;
+pub mod supervise;
 pub mod tool;
 
 /// Entry points this program's children may run: actors started as processes, pool tasks.
