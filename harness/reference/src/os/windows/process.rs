@@ -7,7 +7,9 @@ use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, FromRawHandle,
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use windows_sys::Win32::Foundation::{DuplicateHandle, FALSE, HANDLE, WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT};
+use windows_sys::Win32::Foundation::{
+    DuplicateHandle, FALSE, GetHandleInformation, HANDLE, WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT,
+};
 use windows_sys::Win32::Storage::FileSystem::{FILE_TYPE_PIPE, FILE_TYPE_UNKNOWN, GetFileType};
 use windows_sys::Win32::System::Console::{GetStdHandle, STD_ERROR_HANDLE, STD_INPUT_HANDLE, STD_OUTPUT_HANDLE};
 use windows_sys::Win32::System::Threading::{
@@ -208,13 +210,15 @@ pub(crate) fn boot_channel() -> io::Result<(PipeWriter, OwnedHandle)> {
 /// # Safety
 /// Takes ownership of the handle: call once, before anything else could own it.
 pub(crate) unsafe fn adopt_boot_channel(number: u64) -> Result<BootReader, String> {
-    check_inherited(number)?;
+    check_pipe(number)?;
     // SAFETY: checked open and a pipe; the caller guarantees single ownership.
     let owned = unsafe { super::adopt_inherited(number) }.map_err(|e| e.to_string())?;
     Ok(PipeReader::from(owned))
 }
 
-/// Checks a handle number a spawned child was told to adopt: not a standard handle, and a pipe.
+/// Checks a handle number a spawned child was told to adopt: open, not a standard handle, and
+/// of a kind this crate passes (pipes, and kernel objects such as shared memory sections,
+/// mutexes and semaphores, which have no file type); never a disk file or a console.
 pub(crate) fn check_inherited(number: u64) -> Result<(), String> {
     let raw = number as usize as HANDLE;
     for which in [STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE] {
@@ -223,8 +227,23 @@ pub(crate) fn check_inherited(number: u64) -> Result<(), String> {
             return Err(format!("handle {number} is a standard handle, never one passed by the parent"));
         }
     }
-    // SAFETY: GetFileType only inspects the handle; an invalid one gives FILE_TYPE_UNKNOWN.
-    if unsafe { GetFileType(raw) } != FILE_TYPE_PIPE {
+    let mut flags = 0u32;
+    // SAFETY: GetHandleInformation only reads the handle table; `flags` is a valid out-pointer.
+    if unsafe { GetHandleInformation(raw, &mut flags) } == 0 {
+        return Err(format!("handle {number} is not open: {}", io::Error::last_os_error()));
+    }
+    // SAFETY: GetFileType only inspects the handle.
+    match unsafe { GetFileType(raw) } {
+        FILE_TYPE_PIPE | FILE_TYPE_UNKNOWN => Ok(()),
+        _ => Err(format!("handle {number} is a file or console, never a handle the parent passes")),
+    }
+}
+
+/// Checks that the boot channel is a pipe (and not a standard handle).
+fn check_pipe(number: u64) -> Result<(), String> {
+    check_inherited(number)?;
+    // SAFETY: GetFileType only inspects the handle.
+    if unsafe { GetFileType(number as usize as HANDLE) } != FILE_TYPE_PIPE {
         return Err(format!("handle {number} is not a pipe"));
     }
     Ok(())
@@ -237,7 +256,7 @@ pub(crate) fn check_inherited(number: u64) -> Result<(), String> {
 /// Takes ownership of the handle: call once, before anything else could own it.
 pub(crate) unsafe fn adopt_parent_watch(number: u64, ppid: u32) -> Result<ParentWatch, String> {
     let raw = number as usize as HANDLE;
-    if check_inherited(number).is_ok() {
+    if check_pipe(number).is_ok() {
         return Err(format!("handle {number} is a pipe, not a handle to the parent process"));
     }
     // SAFETY: GetFileType only inspects the handle.
