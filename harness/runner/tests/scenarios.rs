@@ -97,7 +97,8 @@ fn check_cpython(scenario: &Scenario, backend: Backend, python: &Python) -> Resu
     // A divergence's own snapshot is made and reviewed as the reference's are (INSTA_UPDATE=new).
     let own_snapshot_differs = judged.expected.as_deref().is_none_or(|e| !snapshots::same(e, &judged.trace));
     if divergence.is_some() && judged.verdict.passed() && own_snapshot_differs && outcome.status != Status::Gone {
-        assert_trace(scenario, &judged.snapshot, &judged.trace);
+        let folder = judged.file.parent().map_or_else(|| workspace().join("snapshots"), Path::to_path_buf);
+        assert_trace(scenario, &folder, &judged.snapshot, &judged.trace);
     }
     match outcome.status {
         Status::Pass | Status::Held | Status::Skipped => Ok(()),
@@ -105,11 +106,12 @@ fn check_cpython(scenario: &Scenario, backend: Backend, python: &Python) -> Resu
     }
 }
 
-/// Compares `trace` with the snapshot `name` through insta, which proposes a `.snap.new`.
-fn assert_trace(scenario: &Scenario, name: &str, trace: &str) {
+/// Compares `trace` with the snapshot `name` in `folder` through insta, which proposes a
+/// `.snap.new`.
+fn assert_trace(scenario: &Scenario, folder: &Path, name: &str, trace: &str) {
     // Settings are per thread: bind them where the assertion runs.
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(workspace().join("snapshots"));
+    settings.set_snapshot_path(folder);
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     settings.set_input_file(&scenario.path);
