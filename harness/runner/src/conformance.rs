@@ -18,11 +18,14 @@ use crate::outcome::{self, RunRecord, Verdict};
 use crate::snapshots;
 
 /// The snapshot a run is compared with: the reference's, shared by every implementation
-/// (`NAME@FAMILY`), or a divergence's own (`NAME@FAMILY.IMPL`).
-pub fn snapshot_name(scenario: &str, backend: Backend, divergent: Option<Implementation>) -> String {
+/// (`NAME@FAMILY`), or a divergence's own (`NAME@FAMILY.IMPL`, and `.OS` after it for a
+/// divergence declared for some operating systems only).
+pub fn snapshot_name(scenario: &str, backend: Backend, divergent: Option<(&Divergence, &str)>) -> String {
+    let shared = snapshots::name(scenario, backend);
     match divergent {
-        Some(i) => format!("{}.{i}", snapshots::name(scenario, backend)),
-        None => snapshots::name(scenario, backend),
+        Some((d, os)) if d.os.is_some() => format!("{shared}.{}.{os}", d.implementation),
+        Some((d, _)) => format!("{shared}.{}", d.implementation),
+        None => shared,
     }
 }
 
@@ -119,7 +122,7 @@ pub fn as_declared(
         }
     };
     let trace = outcome::normalize(&diverged, backend, record, &verdict);
-    let snapshot = snapshot_name(&scenario.name, backend, Some(divergence.implementation));
+    let snapshot = snapshot_name(&scenario.name, backend, Some((divergence, std::env::consts::OS)));
     let file = snapshot_file(dir, &scenario.name, &snapshot);
     let expected = snapshots::read(&file);
     Judgement { verdict, trace, snapshot, file, expected }
@@ -219,8 +222,11 @@ pub fn orphan_snapshots(dir: &Path, scenarios: &[Scenario]) -> std::io::Result<V
     for s in scenarios {
         for (b, _) in procthread_scenario::applicable(s, true) {
             for d in s.divergences.iter().filter(|d| d.applies_to(b)) {
-                let name = snapshot_name(&s.name, b, Some(d.implementation));
-                declared.push(snapshot_file(dir, &s.name, &name));
+                let oses: Vec<&str> = d.os.as_ref().map_or(vec![""], |o| o.iter().map(String::as_str).collect());
+                for os in oses {
+                    let name = snapshot_name(&s.name, b, Some((d, os)));
+                    declared.push(snapshot_file(dir, &s.name, &name));
+                }
             }
         }
     }
@@ -236,7 +242,12 @@ pub fn orphan_snapshots(dir: &Path, scenarios: &[Scenario]) -> std::io::Result<V
             let Some(stem) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".snap")) else {
                 continue;
             };
-            let per_implementation = stem.rsplit_once('.').is_some_and(|(_, i)| Implementation::parse(i).is_some());
+            // `NAME@FAMILY.IMPL` or `NAME@FAMILY.IMPL.OS`
+            let mut parts = stem.rsplit('.');
+            let last = parts.next().unwrap_or_default();
+            let before = parts.next().unwrap_or_default();
+            let per_implementation = Implementation::parse(last).is_some()
+                || (procthread_scenario::OSES.contains(&last) && Implementation::parse(before).is_some());
             if per_implementation && !declared.contains(&path) {
                 out.push(path);
             }
@@ -379,5 +390,15 @@ mod tests {
             names,
             ["other@threads.cpython.snap", "race@processes.cpython.snap", "sub/race@threads.cpython.snap"]
         );
+        // A divergence declared for some OSes has a snapshot per OS, named after it.
+        let macos_only = DECLARED.replace("backends = [\"thread\"]", "backends = [\"thread\"]\nos = [\"macos\"]");
+        let (dir, s) = scenario(&macos_only);
+        for name in ["race@threads.cpython.macos", "race@threads.cpython.linux", "race@threads.cpython"] {
+            std::fs::write(snapshot_file(dir.path(), "race", name), "---\n---\n").expect("write");
+        }
+        let orphans = orphan_snapshots(dir.path(), &[s]).expect("read");
+        let names: Vec<_> =
+            orphans.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["race@threads.cpython.linux.snap", "race@threads.cpython.snap"]);
     }
 }
