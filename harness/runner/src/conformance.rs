@@ -287,6 +287,7 @@ mod tests {
             executor_code: Some(0),
             timed_out: false,
             leftovers: false,
+            trace_over_limit: None,
             stderr_tail: String::new(),
             elapsed_ms: 1,
         }

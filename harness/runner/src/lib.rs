@@ -11,6 +11,7 @@ pub mod os;
 pub mod outcome;
 pub mod run;
 pub mod snapshots;
+pub mod supervise;
 pub mod tool;
 
 /// Entry points this program's children may run: actors started as processes, pool tasks.
