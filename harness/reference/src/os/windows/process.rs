@@ -7,7 +7,9 @@ use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, FromRawHandle,
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use windows_sys::Win32::Foundation::{DuplicateHandle, FALSE, HANDLE, WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT};
+use windows_sys::Win32::Foundation::{
+    DuplicateHandle, FALSE, GetHandleInformation, HANDLE, WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT,
+};
 use windows_sys::Win32::Storage::FileSystem::{FILE_TYPE_PIPE, FILE_TYPE_UNKNOWN, GetFileType};
 use windows_sys::Win32::System::Console::{GetStdHandle, STD_ERROR_HANDLE, STD_INPUT_HANDLE, STD_OUTPUT_HANDLE};
 use windows_sys::Win32::System::Threading::{
@@ -209,12 +211,17 @@ pub(crate) fn boot_channel() -> io::Result<(PipeWriter, OwnedHandle)> {
 /// Takes ownership of the handle: call once, before anything else could own it.
 pub(crate) unsafe fn adopt_boot_channel(number: u64) -> Result<BootReader, String> {
     check_inherited(number)?;
+    if !is_pipe(number as usize as HANDLE) {
+        return Err(format!("handle {number} is not a pipe"));
+    }
     // SAFETY: checked open and a pipe; the caller guarantees single ownership.
     let owned = unsafe { super::adopt_inherited(number) }.map_err(|e| e.to_string())?;
     Ok(PipeReader::from(owned))
 }
 
-/// Checks a handle number a spawned child was told to adopt: not a standard handle, and a pipe.
+/// Checks a handle number a spawned child was told to adopt: not a standard handle, and of a kind
+/// this crate passes: a pipe, or a kernel object that is not a file (the file mappings,
+/// semaphores, events and mutexes of the process-shared primitives).
 pub(crate) fn check_inherited(number: u64) -> Result<(), String> {
     let raw = number as usize as HANDLE;
     for which in [STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE] {
@@ -223,11 +230,25 @@ pub(crate) fn check_inherited(number: u64) -> Result<(), String> {
             return Err(format!("handle {number} is a standard handle, never one passed by the parent"));
         }
     }
-    // SAFETY: GetFileType only inspects the handle; an invalid one gives FILE_TYPE_UNKNOWN.
-    if unsafe { GetFileType(raw) } != FILE_TYPE_PIPE {
-        return Err(format!("handle {number} is not a pipe"));
+    if is_pipe(raw) {
+        return Ok(());
+    }
+    let mut flags = 0u32;
+    // SAFETY: GetHandleInformation only reads the handle's flags into `flags`; an invalid handle
+    // makes it fail.
+    if unsafe { GetHandleInformation(raw, &mut flags) } == 0 {
+        return Err(format!("handle {number} is not open: {}", io::Error::last_os_error()));
+    }
+    // SAFETY: GetFileType only inspects the handle.
+    if unsafe { GetFileType(raw) } != FILE_TYPE_UNKNOWN {
+        return Err(format!("handle {number} is a file, not a pipe or a kernel object this crate passes"));
     }
     Ok(())
+}
+
+fn is_pipe(raw: HANDLE) -> bool {
+    // SAFETY: GetFileType only inspects the handle; an invalid one gives FILE_TYPE_UNKNOWN.
+    unsafe { GetFileType(raw) == FILE_TYPE_PIPE }
 }
 
 /// Checks that `number` is a waitable handle that is not a file, pipe or standard handle, and
@@ -237,7 +258,7 @@ pub(crate) fn check_inherited(number: u64) -> Result<(), String> {
 /// Takes ownership of the handle: call once, before anything else could own it.
 pub(crate) unsafe fn adopt_parent_watch(number: u64, ppid: u32) -> Result<ParentWatch, String> {
     let raw = number as usize as HANDLE;
-    if check_inherited(number).is_ok() {
+    if is_pipe(raw) {
         return Err(format!("handle {number} is a pipe, not a handle to the parent process"));
     }
     // SAFETY: GetFileType only inspects the handle.
