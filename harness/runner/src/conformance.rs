@@ -36,7 +36,10 @@ pub fn snapshot_file(dir: &Path, scenario: &str, name: &str) -> PathBuf {
         Some((folders, _)) => folders.split('/').fold(dir.to_path_buf(), |d, f| d.join(f)),
         None => dir.to_path_buf(),
     };
-    folder.join(format!("{name}.snap"))
+    // The name may carry the scenario's folders itself (`cpython/x/Y@threads`): its file is its
+    // last part.
+    let stem = name.rsplit('/').next().unwrap_or(name);
+    folder.join(format!("{stem}.snap"))
 }
 
 /// A run judged against one expected outcome.
