@@ -211,17 +211,13 @@ pub(crate) fn boot_channel() -> io::Result<(PipeWriter, OwnedHandle)> {
 /// Takes ownership of the handle: call once, before anything else could own it.
 pub(crate) unsafe fn adopt_boot_channel(number: u64) -> Result<BootReader, String> {
     check_inherited(number)?;
-    if !is_pipe(number as usize as HANDLE) {
-        return Err(format!("handle {number} is not a pipe"));
-    }
     // SAFETY: checked open and a pipe; the caller guarantees single ownership.
     let owned = unsafe { super::adopt_inherited(number) }.map_err(|e| e.to_string())?;
     Ok(PipeReader::from(owned))
 }
 
-/// Checks a handle number a spawned child was told to adopt: not a standard handle, and of a kind
-/// this crate passes: a pipe, or a kernel object that is not a file (the file mappings,
-/// semaphores, events and mutexes of the process-shared primitives).
+/// Checks a handle number a spawned child was told to adopt: not a standard handle, and a pipe
+/// or a kernel object that is no file (`crate::shared`'s file mappings, semaphores, mutexes).
 pub(crate) fn check_inherited(number: u64) -> Result<(), String> {
     let raw = number as usize as HANDLE;
     for which in [STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE] {
@@ -230,25 +226,21 @@ pub(crate) fn check_inherited(number: u64) -> Result<(), String> {
             return Err(format!("handle {number} is a standard handle, never one passed by the parent"));
         }
     }
-    if is_pipe(raw) {
-        return Ok(());
-    }
-    let mut flags = 0u32;
-    // SAFETY: GetHandleInformation only reads the handle's flags into `flags`; an invalid handle
-    // makes it fail.
-    if unsafe { GetHandleInformation(raw, &mut flags) } == 0 {
-        return Err(format!("handle {number} is not open: {}", io::Error::last_os_error()));
-    }
     // SAFETY: GetFileType only inspects the handle.
-    if unsafe { GetFileType(raw) } != FILE_TYPE_UNKNOWN {
-        return Err(format!("handle {number} is a file, not a pipe or a kernel object this crate passes"));
+    match unsafe { GetFileType(raw) } {
+        FILE_TYPE_PIPE => Ok(()),
+        // No file: an object, if the handle is valid at all (an invalid one reads the same).
+        FILE_TYPE_UNKNOWN if is_open_handle(raw) => Ok(()),
+        // Shared memory (Wine reports a file mapping as a disk file).
+        _ if super::shm::is_file_mapping(raw) => Ok(()),
+        _ => Err(format!("handle {number} is not a pipe, a file mapping or another kernel object")),
     }
-    Ok(())
 }
 
-fn is_pipe(raw: HANDLE) -> bool {
-    // SAFETY: GetFileType only inspects the handle; an invalid one gives FILE_TYPE_UNKNOWN.
-    unsafe { GetFileType(raw) == FILE_TYPE_PIPE }
+fn is_open_handle(raw: HANDLE) -> bool {
+    let mut flags = 0u32;
+    // SAFETY: GetHandleInformation only reads the handle table; `flags` is a valid out-pointer.
+    unsafe { GetHandleInformation(raw, &mut flags) != 0 }
 }
 
 /// Checks that `number` is a waitable handle that is not a file, pipe or standard handle, and
@@ -258,7 +250,8 @@ fn is_pipe(raw: HANDLE) -> bool {
 /// Takes ownership of the handle: call once, before anything else could own it.
 pub(crate) unsafe fn adopt_parent_watch(number: u64, ppid: u32) -> Result<ParentWatch, String> {
     let raw = number as usize as HANDLE;
-    if is_pipe(raw) {
+    // SAFETY: GetFileType only inspects the handle.
+    if unsafe { GetFileType(raw) } == FILE_TYPE_PIPE {
         return Err(format!("handle {number} is a pipe, not a handle to the parent process"));
     }
     // SAFETY: GetFileType only inspects the handle.
