@@ -97,7 +97,7 @@ fn check_cpython(scenario: &Scenario, backend: Backend, python: &Python) -> Resu
     // A divergence's own snapshot is made and reviewed as the reference's are (INSTA_UPDATE=new).
     let own_snapshot_differs = judged.expected.as_deref().is_none_or(|e| !snapshots::same(e, &judged.trace));
     if divergence.is_some() && judged.verdict.passed() && own_snapshot_differs && outcome.status != Status::Gone {
-        assert_trace(scenario, &judged.snapshot, &judged.trace);
+        assert_trace(scenario, &judged.file, &judged.trace);
     }
     match outcome.status {
         Status::Pass | Status::Held | Status::Skipped => Ok(()),
@@ -105,15 +105,18 @@ fn check_cpython(scenario: &Scenario, backend: Backend, python: &Python) -> Resu
     }
 }
 
-/// Compares `trace` with the snapshot `name` through insta, which proposes a `.snap.new`.
-fn assert_trace(scenario: &Scenario, name: &str, trace: &str) {
+/// Compares `trace` with the snapshot file `file` (`DIR/NAME.snap`) through insta, which
+/// proposes a `.snap.new` beside it.
+fn assert_trace(scenario: &Scenario, file: &Path, trace: &str) {
+    let folder = file.parent().map_or_else(|| workspace().join("snapshots"), Path::to_path_buf);
+    let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     // Settings are per thread: bind them where the assertion runs.
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(workspace().join("snapshots"));
+    settings.set_snapshot_path(folder);
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     settings.set_input_file(&scenario.path);
-    settings.bind(|| insta::assert_snapshot!(name.to_string(), trace));
+    settings.bind(|| insta::assert_snapshot!(name, trace));
 }
 
 fn check(scenario: &Scenario, backend: Backend) -> Result<(), Failed> {
