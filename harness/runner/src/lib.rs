@@ -2,8 +2,10 @@
 //! judges them, and normalizes their traces for snapshots. The `harness` binary is its command
 //! line; performance (`harness report`, `harness gate`) lives in the `procthread-bench` crate.
 
+pub mod conformance;
 pub mod events;
 pub mod exec;
+pub mod implementation;
 pub mod os;
 pub mod outcome;
 pub mod run;

@@ -46,12 +46,14 @@ pub enum LoadError {
     Invalid(#[from] Diagnostics),
 }
 
-/// Collects diagnostics for one file, turning byte offsets into lines and columns.
+/// Collects diagnostics for one file as byte offsets; [`Sink::finish`] turns them all into
+/// lines and columns in one pass over the file, so that the cost stays linear in the file's size
+/// however many problems it has.
 #[derive(Debug)]
 pub(crate) struct Sink<'a> {
     file: &'a Path,
     source: &'a str,
-    pub(crate) found: Vec<Diagnostic>,
+    found: Vec<(usize, String)>,
 }
 
 impl<'a> Sink<'a> {
@@ -59,35 +61,81 @@ impl<'a> Sink<'a> {
         Sink { file, source, found: Vec::new() }
     }
 
+    /// A fresh sink for the same file, whose findings the caller may drop (a second reading
+    /// of something already reported on).
+    pub(crate) fn quiet(&self) -> Sink<'a> {
+        Sink::new(self.file, self.source)
+    }
+
     pub(crate) fn error(&mut self, span: &Range<usize>, message: impl Into<String>) {
-        let (line, column) = line_col(self.source, span.start);
-        self.found.push(Diagnostic { file: self.file.to_path_buf(), line, column, message: message.into() });
+        self.found.push((span.start.min(self.source.len()), message.into()));
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.found.is_empty()
+    }
+
+    /// Every problem in file order (problems at one place keep the order they were found in).
+    pub(crate) fn finish(mut self) -> Vec<Diagnostic> {
+        self.found.sort_by_key(|(offset, _)| *offset);
+        let bytes = self.source.as_bytes();
+        let (mut at, mut line, mut column) = (0, 1, 1);
+        let mut out = Vec::with_capacity(self.found.len());
+        for (offset, message) in self.found {
+            for &b in &bytes[at..offset] {
+                if b == b'\n' {
+                    line += 1;
+                    column = 1;
+                } else if b & 0xC0 != 0x80 {
+                    // Columns count characters: continuation bytes of UTF-8 add none.
+                    column += 1;
+                }
+            }
+            at = offset;
+            out.push(Diagnostic { file: self.file.to_path_buf(), line, column, message });
+        }
+        out
     }
 }
 
+/// Where each line starts, computed once per file: a step's line is a binary search away.
+#[derive(Debug, Clone)]
+pub(crate) struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub(crate) fn new(source: &str) -> LineIndex {
+        let starts = std::iter::once(0).chain(source.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        LineIndex { starts }
+    }
+
+    /// The 1-based line of a byte offset.
+    pub(crate) fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&start| start <= offset)
+    }
+}
+
+/// The 1-based line and column (in characters) of a byte offset.
 pub(crate) fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
-    let before = &source[..source.floor_boundary(offset)];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let before = &source.as_bytes()[..offset];
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = before[line_start..].iter().filter(|&&b| b & 0xC0 != 0x80).count() + 1;
     (line, column)
 }
 
-trait FloorBoundary {
-    fn floor_boundary(&self, at: usize) -> usize;
-}
-
-impl FloorBoundary for str {
-    fn floor_boundary(&self, mut at: usize) -> usize {
-        while !self.is_char_boundary(at) {
-            at -= 1;
-        }
-        at
-    }
-}
+/// Lists in messages name at most this many items (a file can define thousands of names; each
+/// message stays short, and a file with many errors stays linear to report).
+const LISTED: usize = 60;
 
 /// `a`, `a or b`, `a, b or c`: for "expected one of" messages.
 pub(crate) fn one_of(items: &[&str]) -> String {
+    if items.len() > LISTED {
+        let shown: Vec<String> = items[..LISTED].iter().map(|s| format!("`{s}`")).collect();
+        return format!("{} or one of {} more", shown.join(", "), items.len() - LISTED);
+    }
     match items {
         [] => "none".to_string(),
         [one] => format!("`{one}`"),
@@ -108,11 +156,37 @@ mod tests {
         assert_eq!(line_col(src, 0), (1, 1));
         assert_eq!(line_col(src, 6), (2, 1));
         assert_eq!(line_col(src, 9), (2, 3)); // after the two-byte é
+        assert_eq!(line_col(src, 99), (3, 1), "past the end: the end");
+    }
+
+    #[test]
+    fn the_line_index_agrees_with_a_scan() {
+        let src = "a\n\nbé = 2\nlast";
+        let index = LineIndex::new(src);
+        for offset in 0..src.len() {
+            assert_eq!(index.line(offset), line_col(src, offset).0, "offset {offset}");
+        }
+    }
+
+    #[test]
+    fn the_sink_locates_in_one_pass_and_keeps_ties_in_order() {
+        let src = "x = 1\né = [\n  2 ]\n";
+        let mut sink = Sink::new(Path::new("f"), src);
+        sink.error(&(15..16), "third");
+        sink.error(&(6..7), "first");
+        sink.error(&(15..16), "fourth");
+        sink.error(&(11..12), "second");
+        let found: Vec<String> = sink.finish().iter().map(ToString::to_string).collect();
+        assert_eq!(found, ["f:2:1: first", "f:2:5: second", "f:3:3: third", "f:3:3: fourth"]);
     }
 
     #[test]
     fn lists_read_naturally() {
         assert_eq!(one_of(&["a"]), "`a`");
         assert_eq!(one_of(&["a", "b", "c"]), "`a`, `b` or `c`");
+        let many: Vec<String> = (0..1000).map(|i| format!("n{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let listed = one_of(&many);
+        assert!(listed.starts_with("`n0`, `n1`,") && listed.ends_with("`n59` or one of 940 more"), "{listed}");
     }
 }

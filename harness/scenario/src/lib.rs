@@ -7,6 +7,7 @@
 
 mod backend;
 mod diag;
+mod divergence;
 mod model;
 mod parse;
 mod template;
@@ -16,15 +17,15 @@ use std::path::{Path, PathBuf};
 
 pub use backend::{Applicability, Backend, applicability, applicable};
 pub use diag::{Diagnostic, Diagnostics, LoadError};
+pub use divergence::{Divergence, Hang, Implementation};
 pub use model::*;
-pub use parse::parse_str;
+pub use parse::{parse_bytes, parse_str};
 pub use template::{BUILTINS, Part, Placeholder, Template};
 
 /// Reads and parses one scenario file.
 pub fn load(path: &Path) -> Result<Scenario, LoadError> {
-    let source =
-        std::fs::read_to_string(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
-    Ok(parse_str(path, &source)?)
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
+    Ok(parse_bytes(path, &bytes)?)
 }
 
 /// The `*.toml` files of a directory, sorted by name.

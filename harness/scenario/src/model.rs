@@ -25,6 +25,9 @@ pub struct Scenario {
     /// Actor definitions; `main` is always first and is what the run starts with.
     pub actors: Vec<ActorDef>,
     pub expect: Expectations,
+    /// Declared differences of other implementations (`[divergence.cpython]`).
+    #[serde(default)]
+    pub divergences: Vec<crate::divergence::Divergence>,
 }
 
 pub const MAIN: &str = "main";

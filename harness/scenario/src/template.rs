@@ -27,8 +27,9 @@ pub enum Placeholder {
     PidOf(String),
     /// One of the actor definition's parameters.
     Param(String),
-    /// The product of two placeholders or integers: `{value*value}`.
-    Product(Box<Placeholder>, Box<Placeholder>),
+    /// The product of placeholders or integers: `{value*value}`, `{n*2*i}`. The factors are
+    /// never products themselves: a flat list, so that no length of product nests (or recurses).
+    Product(Vec<Placeholder>),
     /// An integer literal (inside a product).
     Number(i64),
 }
@@ -61,6 +62,13 @@ impl Template {
     }
 
     pub fn parse(source: &str) -> Result<Template, TemplateError> {
+        Template::parse_sites(source).map(|(t, _)| t)
+    }
+
+    /// Parses, and also returns every placeholder that is not a product (each factor of a
+    /// product on its own) with the byte offset where its name starts: for diagnostics.
+    pub fn parse_sites(source: &str) -> Result<(Template, Vec<(usize, Placeholder)>), TemplateError> {
+        let mut sites = Vec::new();
         let mut parts = Vec::new();
         let mut text = String::new();
         let mut chars = source.char_indices().peekable();
@@ -86,10 +94,28 @@ impl Template {
                         });
                     };
                     let name = &rest[..end];
-                    let hole = placeholder(name).ok_or_else(|| TemplateError {
-                        offset: at,
-                        message: format!("`{{{name}}}` is not a placeholder name"),
-                    })?;
+                    let bad =
+                        || TemplateError { offset: at, message: format!("`{{{name}}}` is not a placeholder name") };
+                    let hole = if name.contains('*') {
+                        let mut factors = Vec::new();
+                        let mut pos = at + 1;
+                        for piece in name.split('*') {
+                            let lead = piece.len() - piece.trim_start().len();
+                            let f = piece.trim();
+                            let factor = match f.parse::<i64>() {
+                                Ok(n) => Placeholder::Number(n),
+                                Err(_) => atom(f).ok_or_else(bad)?,
+                            };
+                            sites.push((pos + lead, factor.clone()));
+                            factors.push(factor);
+                            pos += piece.len() + 1;
+                        }
+                        Placeholder::Product(factors)
+                    } else {
+                        let hole = atom(name).ok_or_else(bad)?;
+                        sites.push((at + 1, hole.clone()));
+                        hole
+                    };
                     if !text.is_empty() {
                         parts.push(Part::Text(std::mem::take(&mut text)));
                     }
@@ -104,18 +130,24 @@ impl Template {
         if !text.is_empty() {
             parts.push(Part::Text(text));
         }
-        Ok(Template { source: source.to_string(), parts })
+        Ok((Template { source: source.to_string(), parts }, sites))
     }
 
     /// An actor parameter named like a built-in placeholder (the chapter's `run_proc(name)`)
     /// takes its place: what the author declared wins.
     pub fn with_params_shadowing(mut self, params: &[String]) -> Template {
-        for part in &mut self.parts {
-            if let Part::Hole(h) = part
-                && let Some(word) = builtin_word(h)
+        let shadow = |h: &mut Placeholder| {
+            if let Some(word) = builtin_word(h)
                 && params.iter().any(|p| p == word)
             {
                 *h = Placeholder::Param(word.to_string());
+            }
+        };
+        for part in &mut self.parts {
+            match part {
+                Part::Hole(Placeholder::Product(factors)) => factors.iter_mut().for_each(shadow),
+                Part::Hole(h) => shadow(h),
+                Part::Text(_) => {}
             }
         }
         self
@@ -165,14 +197,8 @@ fn builtin_word(h: &Placeholder) -> Option<&'static str> {
     })
 }
 
-fn placeholder(name: &str) -> Option<Placeholder> {
-    if let Some((a, b)) = name.split_once('*') {
-        let factor = |f: &str| {
-            let f = f.trim();
-            f.parse::<i64>().ok().map(Placeholder::Number).or_else(|| placeholder(f))
-        };
-        return Some(Placeholder::Product(Box::new(factor(a)?), Box::new(factor(b)?)));
-    }
+/// A placeholder that is not a product.
+fn atom(name: &str) -> Option<Placeholder> {
     let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
     Some(match name {
         "pid" => Placeholder::Pid,
@@ -214,14 +240,35 @@ mod tests {
     }
 
     #[test]
-    fn products_of_two_factors() {
-        let t = Template::parse("{value*value} {n * 2}").expect("parses");
+    fn products_are_flat_lists_of_factors() {
+        let t = Template::parse("{value*value} {n * 2} {i*i*3}").expect("parses");
         let holes: Vec<_> = t.holes().cloned().collect();
-        let value = || Box::new(Placeholder::Value);
-        assert_eq!(holes[0], Placeholder::Product(value(), value()));
+        assert_eq!(holes[0], Placeholder::Product(vec![Placeholder::Value, Placeholder::Value]));
+        assert_eq!(holes[1], Placeholder::Product(vec![Placeholder::Param("n".into()), Placeholder::Number(2)]));
         assert_eq!(
-            holes[1],
-            Placeholder::Product(Box::new(Placeholder::Param("n".into())), Box::new(Placeholder::Number(2)))
+            holes[2],
+            Placeholder::Product(vec![Placeholder::Index, Placeholder::Index, Placeholder::Number(3)])
+        );
+        let long = format!("{{{}}}", vec!["i"; 50_000].join("*"));
+        let Some(Placeholder::Product(f)) = Template::parse(&long).expect("parses").sole_hole().cloned() else {
+            panic!("a product")
+        };
+        assert_eq!(f.len(), 50_000);
+        assert!(Template::parse("{value**2}").is_err(), "an empty factor");
+    }
+
+    #[test]
+    fn sites_locate_every_factor() {
+        let (_, sites) = Template::parse_sites("ab {pid} {x * 2*pid:c}").expect("parses");
+        let at: Vec<(usize, Placeholder)> = sites;
+        assert_eq!(
+            at,
+            [
+                (4, Placeholder::Pid),
+                (10, Placeholder::Param("x".into())),
+                (14, Placeholder::Number(2)),
+                (16, Placeholder::PidOf("c".into())),
+            ]
         );
     }
 

@@ -25,10 +25,10 @@ impl Actor {
             Placeholder::Elapsed => marked("elapsed", &format!("{:.2}", self.started.elapsed().as_secs_f64())),
             Placeholder::PidOf(a) => marked("pid", &self.child_pids.get(a).copied().unwrap_or(0).to_string()),
             Placeholder::Param(p) => self.params.get(p).map_or(String::new(), display),
-            Placeholder::Product(a, b) => match (self.number(a), self.number(b)) {
-                (Some(a), Some(b)) => a.wrapping_mul(b).to_string(),
-                _ => "NaN".to_string(),
-            },
+            Placeholder::Product(factors) => factors
+                .iter()
+                .try_fold(1i64, |acc, f| self.number(f).map(|n| acc.wrapping_mul(n)))
+                .map_or_else(|| "NaN".to_string(), |p| p.to_string()),
             Placeholder::Number(n) => n.to_string(),
         }
     }

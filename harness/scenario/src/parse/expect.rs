@@ -63,7 +63,7 @@ fn entries<'t>(node: &'t Sp<Node>, what: &str, sink: &mut Sink<'_>) -> Vec<(&'t 
 }
 
 fn instance(k: &Sp<String>, known: &Known, sink: &mut Sink<'_>) -> Option<String> {
-    if known.instances.contains(&k.v) {
+    if known.is_instance(&k.v) {
         return Some(k.v.clone());
     }
     let names: Vec<&str> = known.instances.iter().map(String::as_str).collect();

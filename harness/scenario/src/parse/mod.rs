@@ -2,37 +2,77 @@
 //! names (resources, actor definitions and their parameters, actor instances), then the
 //! validated model, each reference checked where it is written. Every problem is collected.
 
+mod divergence;
 mod expect;
 mod fields;
 mod steps;
 mod values;
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
 use crate::backend::Backend;
-use crate::diag::{Diagnostics, Sink, one_of};
+use crate::diag::{Diagnostic, Diagnostics, LineIndex, Sink, line_col, one_of};
 use crate::model::{ActorDef, DEFAULT_TIMEOUT, MAIN, Resource, ResourceKind, Scenario};
 use crate::tree::{self, Node, Sp};
 
 use fields::Fields;
 
-const TOP_KEYS: [&str; 7] = ["title", "chapter", "timeout_ms", "backends", "resources", "actors", "expect"];
+const TOP_KEYS: [&str; 8] =
+    ["title", "chapter", "timeout_ms", "backends", "resources", "actors", "expect", "divergence"];
 const RESOURCE_KINDS: [&str; 7] = ["queue", "pipe", "lock", "variable", "local", "pool", "manager"];
 
-/// The names a scenario defines, learnt before its steps are read.
+/// The names a scenario defines, learnt before its steps are read. Lists keep file order (for
+/// messages); lookups go through hash maps, so that a file with many names stays linear.
 pub(crate) struct Known {
-    pub(crate) source: String,
+    pub(crate) lines: LineIndex,
     pub(crate) resources: Vec<(String, ResourceKind)>,
+    resource_at: HashMap<String, usize>,
     /// Actor definitions with their parameters.
     pub(crate) actors: Vec<(String, Vec<String>)>,
+    actor_at: HashMap<String, usize>,
     /// `main`, and every instance a `start` or `fork` step names literally.
     pub(crate) instances: Vec<String>,
+    instance_set: HashSet<String>,
 }
 
 impl Known {
+    fn new(
+        source: &str,
+        resources: Vec<(String, ResourceKind)>,
+        actors: Vec<(String, Vec<String>)>,
+        instances: Vec<String>,
+    ) -> Known {
+        let index = |names: Vec<&String>| -> HashMap<String, usize> {
+            let mut map = HashMap::new();
+            for (i, n) in names.into_iter().enumerate() {
+                map.entry(n.clone()).or_insert(i);
+            }
+            map
+        };
+        Known {
+            lines: LineIndex::new(source),
+            resource_at: index(resources.iter().map(|(n, _)| n).collect()),
+            actor_at: index(actors.iter().map(|(n, _)| n).collect()),
+            instance_set: instances.iter().cloned().collect(),
+            resources,
+            actors,
+            instances,
+        }
+    }
+
     pub(crate) fn kind_of(&self, name: &str) -> Option<&ResourceKind> {
-        self.resources.iter().find(|(n, _)| n == name).map(|(_, k)| k)
+        self.resource_at.get(name).map(|&i| &self.resources[i].1)
+    }
+
+    /// The parameters of an actor definition, if it is defined.
+    pub(crate) fn params_of(&self, actor: &str) -> Option<&[String]> {
+        self.actor_at.get(actor).map(|&i| self.actors[i].1.as_slice())
+    }
+
+    pub(crate) fn is_instance(&self, name: &str) -> bool {
+        self.instance_set.contains(name)
     }
 }
 
@@ -41,12 +81,26 @@ pub fn parse_str(path: &Path, source: &str) -> Result<Scenario, Diagnostics> {
     let mut sink = Sink::new(path, source);
     let scenario = parse_into(path, source, &mut sink);
     match scenario {
-        Some(s) if sink.found.is_empty() => Ok(s),
-        _ => {
-            // In file order, whatever pass found them.
-            let mut found = sink.found;
-            found.sort_by_key(|d| (d.line, d.column));
-            Err(Diagnostics(found))
+        Some(s) if sink.is_empty() => Ok(s),
+        _ => Err(Diagnostics(sink.finish())),
+    }
+}
+
+/// Parses a file's bytes: text that is not UTF-8 is a diagnostic at the first byte that is not.
+pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Scenario, Diagnostics> {
+    match std::str::from_utf8(bytes) {
+        Ok(source) => parse_str(path, source),
+        Err(e) => {
+            let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+            let (line, column) = line_col(valid, valid.len());
+            let byte = bytes.get(e.valid_up_to()).copied().unwrap_or_default();
+            let message = match e.error_len() {
+                Some(_) => {
+                    format!("the file is not valid UTF-8: byte {byte:#04x} cannot start or continue a character here")
+                }
+                None => "the file is not valid UTF-8: it ends in the middle of a character".to_string(),
+            };
+            Err(Diagnostics(vec![Diagnostic { file: path.to_path_buf(), line, column, message }]))
         }
     }
 }
@@ -72,6 +126,7 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
     let resources_node = top.take("resources");
     let actors_node = top.take("actors");
     let expect_node = top.take("expect");
+    let divergence_node = top.take("divergence");
     top.finish(&TOP_KEYS, sink);
 
     let resources = resources_node.map(|r| resources(r, sink)).unwrap_or_default();
@@ -84,27 +139,25 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
         sink.error(&actors_node.span, "a scenario needs `[actors.main]`, the actor the run starts with");
     }
     let mut instances = vec![MAIN.to_string()];
-    let defined: Vec<&str> = raw_actors.iter().map(|(n, _, _)| n.v.as_str()).collect();
+    let mut seen: HashSet<String> = instances.iter().cloned().collect();
+    let defined: HashSet<&str> = raw_actors.iter().map(|(n, _, _)| n.v.as_str()).collect();
     for (_, _, steps) in &raw_actors {
         if let Some(steps) = steps {
-            collect_instances(steps, &defined, &mut instances);
+            collect_instances(steps, &defined, &mut instances, &mut seen);
         }
     }
-    let known = Known {
-        source: source.to_string(),
-        resources: resources.iter().map(|r| (r.name.clone(), r.kind.clone())).collect(),
-        actors: raw_actors.iter().map(|(n, p, _)| (n.v.clone(), p.clone())).collect(),
+    let known = Known::new(
+        source,
+        resources.iter().map(|r| (r.name.clone(), r.kind.clone())).collect(),
+        raw_actors.iter().map(|(n, p, _)| (n.v.clone(), p.clone())).collect(),
         instances,
-    };
+    );
     check_pipe_owners(&resources, resources_node, &known, sink);
 
     let mut actors = Vec::new();
     for (name, params, steps) in &raw_actors {
-        let mut parser = steps::StepParser {
-            known: &known,
-            scope: values::Scope { params, instances: &known.instances },
-            sink: &mut *sink,
-        };
+        let mut parser =
+            steps::StepParser { known: &known, scope: values::Scope { params, known: &known }, sink: &mut *sink };
         let steps = steps.map(|s| parser.steps(s, "`steps`")).unwrap_or_default();
         actors.push(ActorDef { name: name.v.clone(), params: params.clone(), steps });
     }
@@ -112,7 +165,22 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
     actors.sort_by_key(|a| a.name != MAIN);
     let backends = backends_node.and_then(|b| backend_list(b, sink));
     let expect = expect_node.map(|e| expect::parse(e, &known, sink)).unwrap_or_default();
-    Some(Scenario { name, path: path.to_path_buf(), title, chapter, timeout, backends, resources, actors, expect })
+    let divergences = divergence_node.map(|d| divergence::parse(d, expect_node, &known, sink)).unwrap_or_default();
+    let mut scenario = Scenario {
+        name,
+        path: path.to_path_buf(),
+        title,
+        chapter,
+        timeout,
+        backends,
+        resources,
+        actors,
+        expect,
+        divergences: Vec::new(),
+    };
+    divergence::check(&scenario, &divergences, sink);
+    scenario.divergences = divergences.into_iter().map(|d| d.divergence).collect();
+    Some(scenario)
 }
 
 fn resources(node: &Sp<Node>, sink: &mut Sink<'_>) -> Vec<Resource> {
@@ -227,9 +295,9 @@ fn actor_tables<'t>(node: &'t Sp<Node>, sink: &mut Sink<'_>) -> Vec<RawActor<'t>
 }
 
 /// Instance names written literally in `start`/`fork` steps (`as`, or the definition's name).
-fn collect_instances(node: &Sp<Node>, defined: &[&str], out: &mut Vec<String>) {
+fn collect_instances(node: &Sp<Node>, defined: &HashSet<&str>, out: &mut Vec<String>, seen: &mut HashSet<String>) {
     match &node.v {
-        Node::Array(items) => items.iter().for_each(|i| collect_instances(i, defined, out)),
+        Node::Array(items) => items.iter().for_each(|i| collect_instances(i, defined, out, seen)),
         Node::Table(t) => {
             let get = |k: &str| t.iter().find(|(key, _)| key.v == k).map(|(_, v)| &v.v);
             let started = get("start").or_else(|| get("fork"));
@@ -241,13 +309,13 @@ fn collect_instances(node: &Sp<Node>, defined: &[&str], out: &mut Vec<String>) {
                     Some(_) => String::new(),
                     None => def.clone(),
                 };
-                if !name.is_empty() && !out.contains(&name) {
+                if !name.is_empty() && seen.insert(name.clone()) {
                     out.push(name);
                 }
             }
             for key in ["do", "loop"] {
                 if let Some((_, v)) = t.iter().find(|(k, _)| k.v == key) {
-                    collect_instances(v, defined, out);
+                    collect_instances(v, defined, out, seen);
                 }
             }
         }
@@ -260,7 +328,7 @@ fn check_pipe_owners(resources: &[Resource], node: Option<&Sp<Node>>, known: &Kn
     for r in resources {
         if let ResourceKind::Pipe { a, b } = &r.kind {
             for owner in [a, b] {
-                if !known.actors.iter().any(|(n, _)| n == owner) {
+                if known.params_of(owner).is_none() {
                     let names: Vec<&str> = known.actors.iter().map(|(n, _)| n.as_str()).collect();
                     sink.error(
                         &span,

@@ -75,7 +75,7 @@ impl StepParser<'_, '_, '_> {
                 return None;
             }
         };
-        let line = crate::diag::line_col(self.sink_source(), node.span.start).0;
+        let line = self.known.lines.line(node.span.start);
         let target = f.take(verb)?;
         let expect = f.take("expect").and_then(|e| self.error_kind(e));
         let kind = self.kind(verb, target, &mut f);
@@ -86,10 +86,6 @@ impl StepParser<'_, '_, '_> {
             self.check_expect(kind, e, node);
         }
         Some(Step { line, kind: kind?, expect })
-    }
-
-    fn sink_source(&self) -> &str {
-        self.known.source.as_str()
     }
 
     fn error_kind(&mut self, node: &Sp<Node>) -> Option<ErrorKind> {
@@ -275,7 +271,7 @@ impl StepParser<'_, '_, '_> {
             self.sink.error(&s.span, "`main` is started by the run itself and cannot be started again");
             return None;
         }
-        if self.known.actors.iter().any(|(a, _)| *a == s.v) {
+        if self.known.params_of(&s.v).is_some() {
             return Some(s.v);
         }
         let names: Vec<&str> =
@@ -285,7 +281,7 @@ impl StepParser<'_, '_, '_> {
     }
 
     fn args(&mut self, actor: &str, node: Option<&Sp<Node>>, at: &Sp<Node>) -> Option<Vec<(String, ValueExpr)>> {
-        let params = self.known.actors.iter().find(|(a, _)| a == actor).map(|(_, p)| p.clone()).unwrap_or_default();
+        let params = self.known.params_of(actor).map(<[String]>::to_vec).unwrap_or_default();
         let mut args = Vec::new();
         if let Some(node) = node {
             let mut f = Fields::of(node, "`args`", self.sink)?;
@@ -316,7 +312,7 @@ impl StepParser<'_, '_, '_> {
             self.sink.error(&s.span, "`main` is the run itself: it cannot be joined, terminated or killed");
             return None;
         }
-        if self.known.instances.contains(&s.v) {
+        if self.known.is_instance(&s.v) {
             return Some(s.v);
         }
         let known: Vec<&str> = self.known.instances.iter().map(String::as_str).collect();

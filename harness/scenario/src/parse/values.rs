@@ -10,7 +10,7 @@ use crate::tree::{Node, Sp};
 /// What a template in one actor may refer to.
 pub(crate) struct Scope<'a> {
     pub(crate) params: &'a [String],
-    pub(crate) instances: &'a [String],
+    pub(crate) known: &'a super::Known,
 }
 
 pub(crate) fn template(s: &Sp<String>, scope: &Scope<'_>, sink: &mut Sink<'_>) -> Option<Template> {
@@ -20,49 +20,35 @@ pub(crate) fn template(s: &Sp<String>, scope: &Scope<'_>, sink: &mut Sink<'_>) -
         let start = s.span.start + 1 + offset;
         start..start + 1
     };
-    let t = match Template::parse(&s.v) {
-        Ok(t) => t.with_params_shadowing(scope.params),
+    let (t, sites) = match Template::parse_sites(&s.v) {
+        Ok((t, sites)) => (t.with_params_shadowing(scope.params), sites),
         Err(e) => {
             sink.error(&at(e.offset), format!("{} in template \"{}\"", e.message, s.v));
             return None;
         }
     };
     let mut ok = true;
-    let mut holes: Vec<&Placeholder> = Vec::new();
-    for hole in t.holes() {
-        match hole {
-            Placeholder::Product(a, b) => holes.extend([&**a, &**b]),
-            other => holes.push(other),
-        }
-    }
-    for hole in holes {
+    for (offset, hole) in sites {
         let problem = match hole {
-            Placeholder::Param(p) if !scope.params.contains(p) => {
+            Placeholder::Param(p) if !scope.params.contains(&p) => {
                 let mut valid: Vec<&str> = BUILTINS.to_vec();
                 valid.extend(scope.params.iter().map(String::as_str));
                 Some(format!("unknown placeholder `{{{p}}}` in template \"{}\"; expected {}", s.v, one_of(&valid)))
             }
-            Placeholder::PidOf(a) if !scope.instances.contains(a) => {
-                let known: Vec<&str> = scope.instances.iter().map(String::as_str).collect();
+            Placeholder::PidOf(a) if !scope.known.is_instance(&a) => {
+                let known: Vec<&str> = scope.known.instances.iter().map(String::as_str).collect();
                 Some(format!("`{{pid:{a}}}` names no actor instance; known instances: {}", one_of(&known)))
             }
             _ => None,
         };
         if let Some(msg) = problem {
-            let offset = s.v.find(&format!("{{{}", hole_text(hole))).unwrap_or(0);
-            sink.error(&at(offset), msg);
+            // The opening brace of a lone placeholder, the factor itself inside a product.
+            let brace = s.v[..offset].ends_with('{');
+            sink.error(&at(if brace { offset - 1 } else { offset }), msg);
             ok = false;
         }
     }
     ok.then_some(t)
-}
-
-fn hole_text(h: &Placeholder) -> String {
-    match h {
-        Placeholder::Param(p) => p.clone(),
-        Placeholder::PidOf(a) => format!("pid:{a}"),
-        _ => String::new(),
-    }
 }
 
 pub(crate) fn value(node: &Sp<Node>, scope: &Scope<'_>, sink: &mut Sink<'_>) -> Option<ValueExpr> {
