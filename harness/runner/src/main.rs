@@ -120,6 +120,19 @@ enum Cmd {
         #[arg(long)]
         pinned: bool,
     },
+    /// Contain one run: start its executor, end it at the timeout, kill every process it left
+    /// (used by the runner on Unix; not for direct use).
+    #[command(hide = true)]
+    Supervise {
+        #[arg(long)]
+        timeout_ms: u64,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        parent: u32,
+        #[arg(last = true, required = true)]
+        argv: Vec<std::ffi::OsString>,
+    },
     /// Portable programs for scenario `run` steps: `upper`, `exit N`, `sleep MS`, `echo ...`, `lookup [NAME]`.
     Tool {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -205,6 +218,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             procthread_bench::cli::gate(&report, &baseline, &config, summary, update)
         }
         Cmd::Measure { id, quick, pinned } => procthread_bench::cli::measure(&id, quick, pinned),
+        Cmd::Supervise { timeout_ms, dir, parent, argv } => {
+            let timeout = std::time::Duration::from_millis(timeout_ms);
+            let opts = procthread_harness::supervise::Options { timeout, dir, parent, argv };
+            Ok(ExitCode::from(procthread_harness::os::supervise(opts).clamp(0, 255) as u8))
+        }
         Cmd::Tool { args } => Ok(ExitCode::from(tool::run(&args).clamp(0, 255) as u8)),
     }
 }
@@ -246,6 +264,11 @@ fn list(dir: &Path) -> Result<ExitCode> {
                 Applicability::NotApplicable(why) => format!("n/a: {why}"),
             };
             println!("  {:<13} {status}", b.as_str());
+            if !status.starts_with("n/a")
+                && let Some(d) = s.divergence(Implementation::Cpython, b)
+            {
+                println!("  {:<13}   cpython diverges: {} ({})", "", d.reason, d.source);
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -313,6 +336,7 @@ fn run_all(dir: &Path, snap_dir: &Path, runs: &Runs<'_>, format: Format) -> Resu
         }
     }
     let harness = std::env::current_exe()?;
+    procthread_harness::supervise::install_interrupt_handler()?;
     let implementations = runs.implementation.implementations();
     let executors = executors(&implementations, runs.python.as_deref(), &harness)?;
     let mut matrix = Matrix { implementations, cells: Vec::new() };
@@ -416,6 +440,7 @@ fn show(
     let backend = parse_backend(backend)?;
     let scenario = procthread_scenario::load(&dir.join(format!("{name}.toml")))?;
     let harness = std::env::current_exe()?;
+    procthread_harness::supervise::install_interrupt_handler()?;
     let executor = match executors(&[implementation], python, &harness)?.pop().map(|(_, e)| e) {
         Some(Ok(e)) => e,
         Some(Err((_, why))) => bail!("cannot run {name} on {implementation}: {why}"),

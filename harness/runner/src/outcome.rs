@@ -23,6 +23,8 @@ pub struct RunRecord {
     pub timed_out: bool,
     /// Processes of the run were still alive after its executor ended.
     pub leftovers: bool,
+    /// Set when the run's trace reached its limit (`events::TRACE_LIMIT`): the reason it fails.
+    pub trace_over_limit: Option<String>,
     /// The end of the executor's stderr, for failure messages.
     pub stderr_tail: String,
     pub elapsed_ms: u128,
@@ -198,6 +200,9 @@ pub fn judge(scenario: &Scenario, backend: Backend, record: &RunRecord) -> Verdi
     }
     if record.leftovers {
         fail(&mut v, "processes of the run were still alive after its executor ended (killed now)".into());
+    }
+    if let Some(why) = &record.trace_over_limit {
+        fail(&mut v, why.clone());
     }
     for e in events {
         if let EventKind::Error { line, verb, message, expected: false, .. } = &e.kind {

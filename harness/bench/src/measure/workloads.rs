@@ -70,7 +70,7 @@ impl Echo {
 
     fn wait(self) {
         match self {
-            Echo::Process(mut p) => drop(p.join()),
+            Echo::Process(p) => drop(p.join()),
             Echo::Thread(t) => drop(t.join()),
         }
     }

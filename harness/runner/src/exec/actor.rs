@@ -456,8 +456,7 @@ fn channel(e: ChannelError) -> StepErr {
 fn manager_err(e: ManagerError) -> StepErr {
     match e {
         ManagerError::AuthRefused => StepErr::kind(ErrorKind::AuthRefused, e.to_string()),
-        ManagerError::Empty(_) => StepErr::kind(ErrorKind::Timeout, e.to_string()),
-        ManagerError::Channel(c) => channel(c),
+        ManagerError::Empty(_) | ManagerError::NoReply { .. } => StepErr::kind(ErrorKind::Timeout, e.to_string()),
         other => StepErr::other(other.to_string()),
     }
 }

@@ -264,7 +264,7 @@ impl Actor {
         };
         for (instance, handle) in state.tasks {
             let code = match handle.get(None) {
-                Ok(code) => code,
+                Ok(&code) => code,
                 Err(PoolError::WorkerDied { exitcode, .. }) => exitcode,
                 Err(_) => 1,
             };
