@@ -126,8 +126,9 @@ enum Cmd {
     Supervise {
         #[arg(long)]
         timeout_ms: u64,
+        /// The run's temp dir (not `--dir`, the global scenario directory).
         #[arg(long)]
-        dir: Option<PathBuf>,
+        run_dir: Option<PathBuf>,
         #[arg(long)]
         parent: u32,
         #[arg(last = true, required = true)]
@@ -218,9 +219,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             procthread_bench::cli::gate(&report, &baseline, &config, summary, update)
         }
         Cmd::Measure { id, quick, pinned } => procthread_bench::cli::measure(&id, quick, pinned),
-        Cmd::Supervise { timeout_ms, dir, parent, argv } => {
+        Cmd::Supervise { timeout_ms, run_dir, parent, argv } => {
             let timeout = std::time::Duration::from_millis(timeout_ms);
-            let opts = procthread_harness::supervise::Options { timeout, dir, parent, argv };
+            let opts = procthread_harness::supervise::Options { timeout, dir: run_dir, parent, argv };
             Ok(ExitCode::from(procthread_harness::os::supervise(opts).clamp(0, 255) as u8))
         }
         Cmd::Tool { args } => Ok(ExitCode::from(tool::run(&args).clamp(0, 255) as u8)),

@@ -258,14 +258,15 @@ fn check_peer_is_parent(_fd: BorrowedFd<'_>) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a handle number a spawned child was told to adopt: not stdio, open, and a pipe or a
-/// socket (the only kinds this crate passes).
+/// Checks a handle number a spawned child was told to adopt: not stdio, open, and of a kind
+/// this crate passes: a pipe, a socket, or shared memory (`crate::shared`'s regions).
 pub(crate) fn check_inherited(number: u64) -> Result<(), String> {
     let fd = check_number(number)?;
     // SAFETY: fstat in check_number showed `fd` open; the borrow lasts only for this call.
-    let kind = file_kind(unsafe { BorrowedFd::borrow_raw(fd) })?;
-    if kind != SFlag::S_IFIFO && kind != SFlag::S_IFSOCK {
-        return Err(format!("descriptor {fd} is not a pipe or socket"));
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    let kind = file_kind(borrowed)?;
+    if kind != SFlag::S_IFIFO && kind != SFlag::S_IFSOCK && !super::shm::is_shared_memory(borrowed, kind) {
+        return Err(format!("descriptor {fd} is not a pipe, socket or shared memory"));
     }
     Ok(())
 }

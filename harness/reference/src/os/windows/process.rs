@@ -7,7 +7,9 @@ use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, FromRawHandle,
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use windows_sys::Win32::Foundation::{DuplicateHandle, FALSE, HANDLE, WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT};
+use windows_sys::Win32::Foundation::{
+    DuplicateHandle, FALSE, GetHandleInformation, HANDLE, WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT,
+};
 use windows_sys::Win32::Storage::FileSystem::{FILE_TYPE_PIPE, FILE_TYPE_UNKNOWN, GetFileType};
 use windows_sys::Win32::System::Console::{GetStdHandle, STD_ERROR_HANDLE, STD_INPUT_HANDLE, STD_OUTPUT_HANDLE};
 use windows_sys::Win32::System::Threading::{
@@ -214,7 +216,8 @@ pub(crate) unsafe fn adopt_boot_channel(number: u64) -> Result<BootReader, Strin
     Ok(PipeReader::from(owned))
 }
 
-/// Checks a handle number a spawned child was told to adopt: not a standard handle, and a pipe.
+/// Checks a handle number a spawned child was told to adopt: not a standard handle, and a pipe
+/// or a kernel object that is no file (`crate::shared`'s file mappings, semaphores, mutexes).
 pub(crate) fn check_inherited(number: u64) -> Result<(), String> {
     let raw = number as usize as HANDLE;
     for which in [STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE] {
@@ -223,11 +226,21 @@ pub(crate) fn check_inherited(number: u64) -> Result<(), String> {
             return Err(format!("handle {number} is a standard handle, never one passed by the parent"));
         }
     }
-    // SAFETY: GetFileType only inspects the handle; an invalid one gives FILE_TYPE_UNKNOWN.
-    if unsafe { GetFileType(raw) } != FILE_TYPE_PIPE {
-        return Err(format!("handle {number} is not a pipe"));
+    // SAFETY: GetFileType only inspects the handle.
+    match unsafe { GetFileType(raw) } {
+        FILE_TYPE_PIPE => Ok(()),
+        // No file: an object, if the handle is valid at all (an invalid one reads the same).
+        FILE_TYPE_UNKNOWN if is_open_handle(raw) => Ok(()),
+        // Shared memory (Wine reports a file mapping as a disk file).
+        _ if super::shm::is_file_mapping(raw) => Ok(()),
+        _ => Err(format!("handle {number} is not a pipe, a file mapping or another kernel object")),
     }
-    Ok(())
+}
+
+fn is_open_handle(raw: HANDLE) -> bool {
+    let mut flags = 0u32;
+    // SAFETY: GetHandleInformation only reads the handle table; `flags` is a valid out-pointer.
+    unsafe { GetHandleInformation(raw, &mut flags) != 0 }
 }
 
 /// Checks that `number` is a waitable handle that is not a file, pipe or standard handle, and
@@ -237,7 +250,8 @@ pub(crate) fn check_inherited(number: u64) -> Result<(), String> {
 /// Takes ownership of the handle: call once, before anything else could own it.
 pub(crate) unsafe fn adopt_parent_watch(number: u64, ppid: u32) -> Result<ParentWatch, String> {
     let raw = number as usize as HANDLE;
-    if check_inherited(number).is_ok() {
+    // SAFETY: GetFileType only inspects the handle.
+    if unsafe { GetFileType(raw) } == FILE_TYPE_PIPE {
         return Err(format!("handle {number} is a pipe, not a handle to the parent process"));
     }
     // SAFETY: GetFileType only inspects the handle.

@@ -176,7 +176,7 @@ where
 }
 
 fn join_all(children: Vec<Process>) -> Result<(), Failed> {
-    for mut c in children {
+    for c in children {
         let code = c.join()?;
         if code != 0 {
             return Err(format!("{} ended with {code}: {:?}", c.get_name(), c.panic_message()).into());
