@@ -96,7 +96,7 @@ enum Cmd {
         #[arg(long, default_value_t = 0.02)]
         noise: f64,
     },
-    /// Compare a report with a baseline by ratios; exit non-zero on a regression beyond tolerance.
+    /// Compare a report with a baseline by ratios and intervals; exit 1 on a significant regression or lost target.
     Gate {
         #[arg(long)]
         report: PathBuf,
