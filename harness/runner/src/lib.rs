@@ -15,6 +15,7 @@ pub mod tool;
 pub static REGISTRY: procthread::Registry = &[
     &exec::ACTOR_ENTRY,
     &exec::TASK,
+    &exec::SERVE,
     &bench::workloads::NOOP,
     &bench::workloads::NOOP_TASK,
     &bench::workloads::BURN_TASK,
