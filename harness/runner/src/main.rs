@@ -137,13 +137,23 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn load_all(dir: &Path) -> Result<Vec<Scenario>> {
-    let files = procthread_scenario::discover(dir)
+/// The scenarios of `dir` (subfolders included), or only those named in `only`: a file not
+/// asked for is not read, so one broken file does not stop running the others.
+fn load_all(dir: &Path, only: &[String]) -> Result<Vec<Scenario>> {
+    let mut files = procthread_scenario::discover(dir)
         .with_context(|| format!("cannot read scenario directory {}", dir.display()))?;
+    if !only.is_empty() {
+        for name in only {
+            if !files.iter().any(|f| procthread_scenario::name_in(dir, f) == *name) {
+                bail!("no scenario `{name}` in {}", dir.display());
+            }
+        }
+        files.retain(|f| only.contains(&procthread_scenario::name_in(dir, f)));
+    }
     let mut out = Vec::new();
     let mut bad = 0;
     for f in files {
-        match procthread_scenario::load(&f) {
+        match procthread_scenario::load_in(dir, &f) {
             Ok(s) => out.push(s),
             Err(e) => {
                 eprintln!("{e}");
@@ -165,7 +175,7 @@ fn parse_backend(name: &str) -> Result<Backend> {
 }
 
 fn list(dir: &Path) -> Result<ExitCode> {
-    for s in load_all(dir)? {
+    for s in load_all(dir, &[])? {
         println!("{}  ({})", s.name, s.title);
         for (b, a) in applicability(&s, cfg!(unix)) {
             let status = match a {
@@ -203,12 +213,7 @@ struct Row {
 
 fn run_all(dir: &Path, snap_dir: &Path, only: &[String], backends: &[String], format: Format) -> Result<ExitCode> {
     let backends: Vec<Backend> = backends.iter().map(|b| parse_backend(b)).collect::<Result<_>>()?;
-    let scenarios = load_all(dir)?;
-    for name in only {
-        if !scenarios.iter().any(|s| s.name == *name) {
-            bail!("no scenario `{name}` in {}", dir.display());
-        }
-    }
+    let scenarios = load_all(dir, only)?;
     let harness = std::env::current_exe()?;
     let mut rows = Vec::new();
     for s in scenarios.iter().filter(|s| only.is_empty() || only.contains(&s.name)) {
@@ -271,7 +276,14 @@ fn print_row(r: &Row) {
 
 fn show(dir: &Path, name: &str, backend: &str, raw: bool) -> Result<ExitCode> {
     let backend = parse_backend(backend)?;
-    let scenario = procthread_scenario::load(&dir.join(format!("{name}.toml")))?;
+    // A name (`queue-ipc`, `cpython/...`) under the directory, or the path of a file.
+    let by_path = Path::new(name);
+    let file = if name.ends_with(".toml") || by_path.is_file() {
+        by_path.to_path_buf()
+    } else {
+        dir.join(format!("{name}.toml"))
+    };
+    let scenario = procthread_scenario::load_in(dir, &file)?;
     let record = run::run_isolated(&std::env::current_exe()?, &scenario, backend)?;
     let verdict = outcome::judge(&scenario, backend, &record);
     if raw {

@@ -4,13 +4,22 @@ use std::path::{Path, PathBuf};
 
 use procthread_scenario::Backend;
 
-/// Backends of one family share a snapshot: `queue-ipc@processes`.
+/// Backends of one family share a snapshot: `queue-ipc@processes`. A scenario in a subfolder
+/// (`cpython/lock_tests/EventTests.test_timeout`) keeps its folders: the name is the file's.
 pub fn name(scenario: &str, backend: Backend) -> String {
-    format!("{scenario}@{}", backend.family())
+    format!("{}@{}", scenario.rsplit('/').next().unwrap_or(scenario), backend.family())
+}
+
+/// The folder of a scenario's snapshots under `dir`: `dir` itself, or the scenario's subfolders.
+pub fn folder(dir: &Path, scenario: &str) -> PathBuf {
+    match scenario.rsplit_once('/') {
+        Some((folders, _)) => folders.split('/').fold(dir.to_path_buf(), |d, f| d.join(f)),
+        None => dir.to_path_buf(),
+    }
 }
 
 pub fn path(dir: &Path, scenario: &str, backend: Backend) -> PathBuf {
-    dir.join(format!("{}.snap", name(scenario, backend)))
+    folder(dir, scenario).join(format!("{}.snap", name(scenario, backend)))
 }
 
 /// The body of an insta snapshot file (what follows its header).
@@ -38,5 +47,10 @@ mod tests {
         assert_eq!(read(&f).as_deref(), Some("line 1\nline 2\n"));
         assert!(same("line 1\nline 2\n", "\nline 1\nline 2"));
         assert_eq!(name("pool", Backend::ThreadPool), "pool@threads");
+        let nested = path(Path::new("snaps"), "cpython/lock_tests/EventTests.test_timeout", Backend::Spawn);
+        assert_eq!(
+            nested,
+            Path::new("snaps").join("cpython").join("lock_tests").join("EventTests.test_timeout@processes.snap")
+        );
     }
 }

@@ -40,8 +40,9 @@ impl fmt::Display for Diagnostics {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoadError {
-    #[error("{path}: cannot read: {source}", path = .path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    /// The cause is part of the message (and not a `source`, which would print it twice).
+    #[error("{path}: cannot read: {error}", path = .path.display())]
+    Read { path: PathBuf, error: std::io::Error },
     #[error("{0}")]
     Invalid(#[from] Diagnostics),
 }

@@ -172,6 +172,12 @@ impl Actor {
     }
 
     pub(crate) fn steps(&mut self, steps: &[Step]) -> Result<(), Halt> {
+        self.steps_until(steps, None).map(|_| ())
+    }
+
+    /// Runs the steps; with a sentinel, stops (returning true) after a step that sets `{value}`
+    /// to it.
+    pub(crate) fn steps_until(&mut self, steps: &[Step], sentinel: Option<&Value>) -> Result<bool, Halt> {
         for step in steps {
             let verb = step.kind.verb();
             if self.quiet == 0 {
@@ -208,8 +214,14 @@ impl Actor {
                 Err(Outcome::Own(e)) => return Err(fail(e.kind, e.message)),
                 Err(Outcome::Nested(h)) => return Err(h),
             }
+            if let Some(s) = sentinel
+                && step.kind.sets_value()
+                && self.last == *s
+            {
+                return Ok(true);
+            }
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Runs a loop's body `times` times (or per item), quietly when long.

@@ -53,6 +53,10 @@ impl Actor {
             Placeholder::Index => self.indices.last().map(|&i| Value::from(i)),
             Placeholder::Number(n) => Some(Value::from(*n)),
             Placeholder::None => Some(Value::Null),
+            // A product alone is a number, as `{value}` alone is the value.
+            Placeholder::Product(factors) => {
+                factors.iter().try_fold(1i64, |acc, f| self.number(f).map(|n| acc.wrapping_mul(n))).map(Value::from)
+            }
             _ => None,
         }
     }

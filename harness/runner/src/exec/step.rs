@@ -177,9 +177,11 @@ impl Actor {
                 })
                 .map_err(Outcome::Nested)?;
             }
-            StepKind::Loop { until, body } => loop {
-                match self.steps(body) {
-                    Ok(()) => {}
+            StepKind::Loop { until, until_value, body } => loop {
+                let sentinel = until_value.as_ref().map(|v| self.value(v));
+                match self.steps_until(body, sentinel.as_ref()) {
+                    Ok(true) => break,
+                    Ok(false) => {}
                     Err(Halt::Fail(f)) if f.kind.is_some() && f.kind == *until => {
                         let kind = f.kind.map(|k| k.as_str().to_string());
                         let message = format!("{} (ends the loop)", f.message);

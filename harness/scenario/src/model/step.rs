@@ -307,9 +307,11 @@ pub enum StepKind {
         items: Vec<ValueExpr>,
         body: Vec<Step>,
     },
-    /// Repeat the body until one of its steps ends with the expected error kind.
+    /// Repeat the body until one of its steps ends with the `until` error kind, or until one of
+    /// its steps sets `{value}` to `until_value` (a sentinel: CPython's `iter(q.get, None)`).
     Loop {
         until: Option<ErrorKind>,
+        until_value: Option<ValueExpr>,
         body: Vec<Step>,
     },
     Sleep(Int),

@@ -288,3 +288,15 @@ fn dates_are_not_values() {
         ]
     );
 }
+
+#[test]
+fn a_loop_ends_on_a_sentinel_value() {
+    let s = main_steps(r#"{ loop = [ { get = "q" }, { print = "{value}" } ], until_value = "{none}" }"#);
+    assert!(
+        matches!(&s[0].kind, StepKind::Loop { until: None, until_value: Some(ValueExpr::Null), body } if body.len() == 2)
+    );
+    assert_eq!(
+        main_errors(r#"{ loop = [ { print = "x" } ], until_value = 0 }"#),
+        ["step1:1: this loop can never see its `until_value`: none of its steps sets {value}"]
+    );
+}

@@ -145,7 +145,11 @@ impl StepParser<'_, '_, '_> {
                     Some(u) => Some(self.error_kind(u)?),
                     None => None,
                 };
-                StepKind::Loop { until, body: self.steps(target, "`loop`") }
+                let until_value = match f.take("until_value") {
+                    Some(v) => Some(values::value(v, &self.scope, self.sink)?),
+                    None => None,
+                };
+                StepKind::Loop { until, until_value, body: self.steps(target, "`loop`") }
             }
             "sleep_ms" => StepKind::Sleep(self.millis(target, "`sleep_ms`")?),
             "submit" => StepKind::Submit(self.tasks(target, f)?),

@@ -53,7 +53,7 @@ pub(crate) const VERBS: &[(&str, &[&str])] = &[
     ("run", &["stdin", "timeout_ms"]),
     ("repeat", &["do"]),
     ("for_each", &["do"]),
-    ("loop", &["until"]),
+    ("loop", &["until", "until_value"]),
     ("sleep_ms", &[]),
     ("submit", &["actor", "items", "as"]),
     ("map", &["actor", "items", "as", "timeout_ms"]),
@@ -148,13 +148,18 @@ impl StepParser<'_, '_, '_> {
             }
             None => false,
         };
-        if let StepKind::Loop { until: Some(until), body } = &kind
+        if let StepKind::Loop { until: Some(until), body, .. } = &kind
             && !crate::model::walk(body).iter().any(|s| s.kind.possible_errors().contains(until))
         {
             self.sink.error(
                 &node.span,
                 format!("this loop can never end on `{}`: none of its steps can end with it", until.as_str()),
             );
+        }
+        if let StepKind::Loop { until_value: Some(_), body, .. } = &kind
+            && !body.iter().any(|s| s.kind.sets_value())
+        {
+            self.sink.error(&node.span, "this loop can never see its `until_value`: none of its steps sets {value}");
         }
         Some(Step { line, kind, expect, equals, nondeterministic })
     }
