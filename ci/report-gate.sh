@@ -20,8 +20,14 @@ harness=target/release/harness
 "$harness" report --quick --out "$out" > "$out.md" 2> "$out.log" || { cat "$out.log"; exit 1; }
 baseline="ci/baselines/$os-$arch.json"
 if [ ! -f "$baseline" ]; then
+  # A runner class with no baseline yet gets the report only (no gate): the step summary still
+  # shows it, and says how to start a baseline from it.
   echo "no baseline for $os-$arch yet: the report is in $out; create one with"
   echo "  $harness gate --report $out/report.json --baseline $baseline --update"
+  if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+    { echo "### Performance gate"; echo; echo "No baseline for $os-$arch yet: report only, nothing gated."; echo;
+      cat "$out/report.md"; } >> "$GITHUB_STEP_SUMMARY"
+  fi
   exit 0
 fi
 status=0

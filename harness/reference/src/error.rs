@@ -3,24 +3,56 @@
 use std::io;
 use std::time::Duration;
 
-/// Errors of [`Queue`](crate::Queue) and [`PipeEnd`](crate::PipeEnd).
+/// Errors of [`Queue`](crate::Queue), [`SimpleQueue`](crate::SimpleQueue),
+/// [`JoinableQueue`](crate::JoinableQueue) and [`PipeEnd`](crate::PipeEnd).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ChannelError {
     /// Every writer of the other side is gone: nothing more can arrive.
     #[error("end of file: the other end is closed")]
     Eof,
-    /// Nothing arrived before the timeout.
+    /// Nothing arrived before the timeout (zero for the non-blocking forms).
     #[error("empty: nothing arrived within {0:?}")]
     Empty(Duration),
-    /// The message is over the size limit; it was refused whole and nothing was written.
+    /// A bounded queue stayed full until the timeout (zero for the non-blocking forms).
+    #[error("full: the queue holds its maximum of {maxsize} items")]
+    Full { maxsize: usize },
+    /// `put` or `get` on a queue that this process closed (CPython's `ValueError`).
+    #[error("the queue is closed in this process")]
+    Closed,
+    /// `join_thread` before `close` (CPython asserts the same).
+    #[error("join_thread() is for a closed queue: call close() first")]
+    NotClosed,
+    /// `task_done` called more times than items were put (CPython's `ValueError`).
+    #[error("task_done() called too many times")]
+    TaskDoneTooManyTimes,
+    /// The message is over the size limit (encoded size). It was refused whole: a sender writes
+    /// nothing, a receiver discards the whole message, and the channel stays usable.
     #[error("message of {size} bytes is over the limit of {limit} bytes")]
     TooLarge { size: usize, limit: usize },
-    /// A frame ended early: the writer died in the middle of a message.
+    /// A message ended early: its writer died in the middle of it.
     #[error("truncated message: expected {expected} bytes, got {got}")]
     Truncated { expected: usize, got: usize },
+    /// The bytes on the channel are not a message of this crate's format: the channel is
+    /// unusable from here on (something else wrote to it).
+    #[error("corrupt stream: {0}")]
+    Corrupt(String),
+    /// The offset and size given to [`PipeEnd::send_bytes`](crate::PipeEnd::send_bytes) do not
+    /// fit in the buffer (CPython's `ValueError`).
+    #[error("offset {offset} and size {size} are out of bounds for a buffer of {len} bytes")]
+    Bounds { offset: usize, size: usize, len: usize },
+    /// The message did not fit in the buffer given to
+    /// [`PipeEnd::recv_bytes_into`](crate::PipeEnd::recv_bytes_into); it is returned here whole
+    /// (CPython's `BufferTooShort`).
+    #[error("buffer too short: the message has {} bytes, {available} fit", message.len())]
+    BufferTooShort { message: Vec<u8>, available: usize },
+    /// The value could not be encoded, or a message could not be decoded (binary codec).
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    /// JSON encoding failed (the manager's wire).
     #[error("cannot encode message: {0}")]
     Encode(#[source] serde_json::Error),
+    /// JSON decoding failed (the manager's wire).
     #[error("cannot decode message: {0}")]
     Decode(#[source] serde_json::Error),
     #[error("pipe I/O failed: {0}")]
@@ -28,6 +60,16 @@ pub enum ChannelError {
     /// This end cannot do that (`send` on a receive-only end of a one-way pipe).
     #[error("this end of the pipe is {0}-only")]
     WrongDirection(&'static str),
+}
+
+/// Errors of the binary encoding that queues and pipes use (MessagePack).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CodecError {
+    #[error("cannot encode the value: {0}")]
+    Encode(#[source] rmp_serde::encode::Error),
+    #[error("cannot decode the message: {0}")]
+    Decode(#[source] rmp_serde::decode::Error),
 }
 
 /// Errors of [`Process`](crate::Process) and [`fork`](crate::fork).
@@ -113,7 +155,10 @@ pub enum ManagerError {
     Io(#[from] io::Error),
 }
 
-/// Errors of [`Lock`](crate::Lock) and [`RLock`](crate::RLock).
+/// Errors of the synchronization primitives: [`Lock`](crate::Lock), [`RLock`](crate::RLock),
+/// [`Condition`](crate::Condition), [`Semaphore`](crate::Semaphore),
+/// [`BoundedSemaphore`](crate::BoundedSemaphore), [`Barrier`](crate::Barrier), and their
+/// process-shared counterparts in [`shared`](crate::shared).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LockError {
@@ -121,4 +166,18 @@ pub enum LockError {
     NotLocked,
     #[error("release of a reentrant lock by a thread that does not own it")]
     NotOwner,
+    /// `wait` or `notify` on a condition whose lock the caller does not hold (CPython's
+    /// `RuntimeError`).
+    #[error("cannot wait on or notify an un-acquired lock")]
+    NotAcquired,
+    /// A bounded semaphore released past its initial value (CPython's `ValueError`).
+    #[error("semaphore released too many times: its bound is {bound}")]
+    TooManyReleases { bound: usize },
+    /// `release_n(0)` (CPython's `ValueError: n must be one or more`).
+    #[error("the release count must be one or more")]
+    ZeroRelease,
+    /// The barrier was aborted, reset while this thread waited, or broken by a timeout or a
+    /// failed action (CPython's `BrokenBarrierError`).
+    #[error("the barrier is broken")]
+    BrokenBarrier,
 }

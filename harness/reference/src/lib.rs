@@ -33,6 +33,8 @@
 //!   close-on-exec in the child only; on Windows they are made inheritable for the one spawn
 //!   that needs them (our spawns are serialized so that no other child inherits them).
 
+mod codec;
+mod deadline;
 mod entry;
 mod error;
 #[cfg(unix)]
@@ -45,6 +47,7 @@ mod pipe;
 mod pool;
 mod process;
 mod queue;
+pub mod shared;
 pub mod subprocess;
 mod sync;
 pub mod thread;
@@ -53,7 +56,7 @@ mod token;
 mod local;
 
 pub use entry::{Entry, Registered, Registry, Task, current_process_name, dispatch, dispatch_all, parent_pid};
-pub use error::{ChannelError, LockError, ManagerError, PoolError, ProcessError, SubprocessError};
+pub use error::{ChannelError, CodecError, LockError, ManagerError, PoolError, ProcessError, SubprocessError};
 #[cfg(unix)]
 pub use fork::{Fork, ForkedChild, exit_child, fork};
 pub use framing::DEFAULT_MAX_MESSAGE;
@@ -61,5 +64,8 @@ pub use local::Local;
 pub use pipe::{PipeEnd, pipe, pipe_oneway};
 pub use pool::{AsyncResult, Pool, ThreadPool};
 pub use process::{Process, StartMethod};
-pub use queue::Queue;
-pub use sync::{Lock, LockGuard, RLock, RLockGuard};
+pub use queue::{JoinableQueue, Queue, SimpleQueue};
+pub use sync::{
+    Barrier, BoundedSemaphore, Condition, ConditionGuard, ConditionLock, Event, Lock, LockGuard, RLock, RLockGuard,
+    Semaphore, SemaphoreGuard,
+};

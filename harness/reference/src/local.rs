@@ -4,10 +4,14 @@
 //! (ids are never reused). They are dropped when that thread exits, so a new thread, even one
 //! the OS gives a recycled thread id, starts with nothing. Setting a value where one of the same
 //! type is already stored overwrites it in place, without allocating.
+//!
+//! A `Local` made with [`Local::with_init`] is CPython's `local` subclass with an `__init__`:
+//! its initializer runs in each thread the first time that thread reads the value.
 
 use std::any::Any;
 use std::cell::RefCell;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
@@ -16,11 +20,20 @@ thread_local! {
     static SLOTS: RefCell<Vec<Option<Box<dyn Any>>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// One thread-local variable, shareable between threads: each thread sees only what it set.
-#[derive(Debug)]
+type Init<T> = Arc<dyn Fn() -> T + Send + Sync>;
+
+/// One thread-local variable, shareable between threads: each thread sees only what it set
+/// (or, with an initializer, what the initializer made for it).
 pub struct Local<T> {
     id: usize,
+    init: Option<Init<T>>,
     _t: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for Local<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Local").field("id", &self.id).field("with_init", &self.init.is_some()).finish()
+    }
 }
 
 impl<T: 'static> Default for Local<T> {
@@ -31,7 +44,19 @@ impl<T: 'static> Default for Local<T> {
 
 impl<T: 'static> Local<T> {
     pub fn new() -> Self {
-        Local { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), _t: PhantomData }
+        Local { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), init: None, _t: PhantomData }
+    }
+
+    /// A local whose value `init` makes, in each thread, the first time that thread reads it
+    /// (through [`with`](Self::with) or [`get`](Self::get)): CPython's `local` subclass whose
+    /// `__init__` runs again in every thread. After [`take`](Self::take), the next read runs
+    /// it again. `init` may itself use other `Local`s.
+    pub fn with_init(init: impl Fn() -> T + Send + Sync + 'static) -> Self {
+        Local { init: Some(Arc::new(init)), ..Self::new() }
+    }
+
+    fn is_bound(&self) -> bool {
+        SLOTS.with(|s| s.borrow().get(self.id).is_some_and(|v| v.as_ref().is_some_and(|b| b.is::<T>())))
     }
 
     /// Binds this thread's value.
@@ -48,8 +73,16 @@ impl<T: 'static> Local<T> {
         });
     }
 
-    /// Calls `f` with this thread's value, `None` if this thread never set one.
+    /// Calls `f` with this thread's value, `None` if this thread never set one (and the local
+    /// has no initializer).
     pub fn with<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
+        if let Some(init) = &self.init
+            && !self.is_bound()
+        {
+            // Run outside the table's borrow: the initializer may use other locals.
+            let value = init();
+            self.set(value);
+        }
         SLOTS.with(|s| f(s.borrow().get(self.id).and_then(|v| v.as_ref()?.downcast_ref())))
     }
 
@@ -70,7 +103,6 @@ impl<T: Clone + 'static> Local<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     #[test]
     fn each_thread_sees_only_its_own_and_main_sees_none() {
@@ -108,6 +140,40 @@ mod tests {
             .expect("join");
             assert_eq!(seen, None, "round {round}");
         }
+    }
+
+    #[test]
+    fn the_initializer_runs_once_in_each_thread_that_reads() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let r = runs.clone();
+        let local = Arc::new(Local::with_init(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+            crate::thread::current_name()
+        }));
+        let here = crate::thread::current_name();
+        assert_eq!(local.get(), Some(here.clone()));
+        assert_eq!(local.get(), Some(here));
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        let l = local.clone();
+        let there = crate::thread::Builder::new()
+            .name("Worker")
+            .spawn(move || (l.get(), l.take(), l.with(|v| v.cloned())))
+            .expect("spawn")
+            .join()
+            .expect("join");
+        let worker = Some("Worker".to_string());
+        assert_eq!(there, (worker.clone(), worker.clone(), worker), "take, then a read runs it again");
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        local.set("set".into());
+        assert_eq!(local.get().as_deref(), Some("set"), "a set value wins");
+    }
+
+    #[test]
+    fn an_initializer_may_read_another_local() {
+        let base = Arc::new(Local::with_init(|| 20));
+        let b = base.clone();
+        let derived = Local::with_init(move || b.get().unwrap_or_default() + 1);
+        assert_eq!(derived.get(), Some(21));
     }
 
     #[test]

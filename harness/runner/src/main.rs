@@ -5,8 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use procthread_harness::{outcome, run, snapshots, tool};
-use procthread_scenario::{Applicability, Backend, Scenario, applicability};
+use procthread_harness::conformance::{self, Matrix, Status};
+use procthread_harness::implementation::{self, Availability, Executor};
+use procthread_harness::{run, tool};
+use procthread_scenario::{Applicability, Backend, Implementation, Scenario, applicability};
 
 #[derive(Parser)]
 #[command(name = "harness", version, about = "Conformance and benchmark harness for the processes and threads chapter")]
@@ -33,6 +35,12 @@ enum Cmd {
         scenarios: Vec<String>,
         #[arg(long = "backend")]
         backends: Vec<String>,
+        /// The implementation(s) to run; `all` ends with the conformance matrix.
+        #[arg(long = "impl", value_enum, default_value_t = ImplChoice::Reference)]
+        implementation: ImplChoice,
+        /// The Python of CPython runs (default: $PROCTHREAD_PYTHON, else python3 on the PATH).
+        #[arg(long)]
+        python: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
@@ -41,6 +49,12 @@ enum Cmd {
         name: String,
         #[arg(long)]
         backend: String,
+        /// The implementation to run it on.
+        #[arg(long = "impl", value_enum, default_value_t = OneImpl::Reference)]
+        implementation: OneImpl,
+        /// The Python of CPython runs (default: $PROCTHREAD_PYTHON, else python3 on the PATH).
+        #[arg(long)]
+        python: Option<PathBuf>,
         /// Print the raw events instead (real pids and timings).
         #[arg(long)]
         raw: bool,
@@ -59,7 +73,7 @@ enum Cmd {
         /// A short run (under a minute on 2 cores) instead of the full one.
         #[arg(long)]
         quick: bool,
-        /// Output directory (default: reports/<os>-<arch>).
+        /// Output directory (default: `reports/<os>-<arch>`).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Only these figures (by id; all by default).
@@ -93,7 +107,7 @@ enum Cmd {
         #[arg(long)]
         pinned: bool,
     },
-    /// Portable programs for scenario `run` steps: upper, exit N, sleep MS, echo ..., lookup [NAME].
+    /// Portable programs for scenario `run` steps: `upper`, `exit N`, `sleep MS`, `echo ...`, `lookup [NAME]`.
     Tool {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
@@ -106,11 +120,36 @@ enum Format {
     Json,
 }
 
+/// `--impl` of `run`: one implementation, or every one (the conformance matrix).
+#[derive(Clone, Copy, ValueEnum)]
+enum ImplChoice {
+    Reference,
+    Cpython,
+    All,
+}
+
+impl ImplChoice {
+    fn implementations(self) -> Vec<Implementation> {
+        match self {
+            ImplChoice::Reference => vec![Implementation::Reference],
+            ImplChoice::Cpython => vec![Implementation::Cpython],
+            ImplChoice::All => Implementation::ALL.to_vec(),
+        }
+    }
+}
+
+/// `--impl` of `show`.
+#[derive(Clone, Copy, ValueEnum)]
+enum OneImpl {
+    Reference,
+    Cpython,
+}
+
 fn main() -> ExitCode {
     // First thing: a spawned child goes straight to its entry point.
-    procthread::dispatch(procthread_harness::REGISTRY);
+    procthread::dispatch_all(&[procthread_harness::REGISTRY, procthread_bench::REGISTRY]);
     // The floor's "same binary, exiting at once" for spawn measurements.
-    if std::env::args_os().nth(1).is_some_and(|a| a == procthread_harness::bench::workloads::EXIT_NOW) {
+    if std::env::args_os().nth(1).is_some_and(|a| a == procthread_bench::workloads::EXIT_NOW) {
         return ExitCode::SUCCESS;
     }
     let cli = Cli::parse();
@@ -127,8 +166,17 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Cmd::List => list(&cli.dir),
         Cmd::Check { files } => check(&cli.dir, files),
-        Cmd::Run { scenarios, backends, format } => run_all(&cli.dir, &cli.snapshots, &scenarios, &backends, format),
-        Cmd::Show { name, backend, raw } => show(&cli.dir, &name, &backend, raw),
+        Cmd::Run { scenarios, backends, implementation, python, format } => {
+            let runs = Runs { only: &scenarios, backends: &backends, implementation, python };
+            run_all(&cli.dir, &cli.snapshots, &runs, format)
+        }
+        Cmd::Show { name, backend, implementation, python, raw } => {
+            let implementation = match implementation {
+                OneImpl::Reference => Implementation::Reference,
+                OneImpl::Cpython => Implementation::Cpython,
+            };
+            show(&cli.dir, &cli.snapshots, &name, &backend, implementation, python.as_deref(), raw)
+        }
         Cmd::Exec { backend, events, scenario } => exec(&backend, &events, &scenario),
         Cmd::Report { quick, out, only, render_only } => report(quick, out, only, render_only),
         Cmd::Gate { report, baseline, config, summary, update } => gate(&report, &baseline, &config, summary, update),
@@ -202,79 +250,151 @@ fn check(dir: &Path, files: Vec<PathBuf>) -> Result<ExitCode> {
     Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-#[derive(serde::Serialize)]
-struct Row {
-    scenario: String,
-    backend: Backend,
-    result: &'static str,
-    elapsed_ms: Option<u128>,
-    details: Vec<String>,
+/// What `harness run` runs.
+struct Runs<'a> {
+    only: &'a [String],
+    backends: &'a [String],
+    implementation: ImplChoice,
+    python: Option<PathBuf>,
 }
 
-fn run_all(dir: &Path, snap_dir: &Path, only: &[String], backends: &[String], format: Format) -> Result<ExitCode> {
-    let backends: Vec<Backend> = backends.iter().map(|b| parse_backend(b)).collect::<Result<_>>()?;
-    let scenarios = load_all(dir, only)?;
+/// An implementation's executor, or why its runs cannot happen here: skipped, or failed under CI
+/// where Python must be present.
+type Ready = Result<Executor, (Status, String)>;
+
+/// Each implementation's executor.
+fn executors(
+    implementations: &[Implementation],
+    python: Option<&Path>,
+    harness: &Path,
+) -> Result<Vec<(Implementation, Ready)>> {
+    let mut out = Vec::new();
+    for &i in implementations {
+        let executor = match i {
+            Implementation::Reference => Ok(Executor::reference(harness)),
+            Implementation::Cpython => {
+                let found = match python {
+                    // A Python named on the command line must exist.
+                    Some(p) => Availability::Ready(implementation::find_python(Some(p))?),
+                    None => implementation::cpython_availability().clone(),
+                };
+                match found {
+                    Availability::Ready(p) => Ok(Executor::cpython(&p, harness)),
+                    Availability::Skip(why) => Err((Status::Skipped, why)),
+                    Availability::Fail(why) => Err((Status::Fail, why)),
+                }
+            }
+        };
+        out.push((i, executor));
+    }
+    Ok(out)
+}
+
+fn run_all(dir: &Path, snap_dir: &Path, runs: &Runs<'_>, format: Format) -> Result<ExitCode> {
+    let backends: Vec<Backend> = runs.backends.iter().map(|b| parse_backend(b)).collect::<Result<_>>()?;
+    let scenarios = load_all(dir, runs.only)?;
+
     let harness = std::env::current_exe()?;
-    let mut rows = Vec::new();
-    for s in scenarios.iter().filter(|s| only.is_empty() || only.contains(&s.name)) {
+    let implementations = runs.implementation.implementations();
+    let executors = executors(&implementations, runs.python.as_deref(), &harness)?;
+    let mut matrix = Matrix { implementations, cells: Vec::new() };
+    for s in scenarios.iter().filter(|s| runs.only.is_empty() || runs.only.contains(&s.name)) {
         for (b, a) in procthread_scenario::applicable(s, cfg!(unix)) {
             if !backends.is_empty() && !backends.contains(&b) {
                 continue;
             }
-            let row = match a {
-                Applicability::SkippedOnThisOs(why) => Row {
-                    scenario: s.name.clone(),
-                    backend: b,
-                    result: "skipped",
-                    elapsed_ms: None,
-                    details: vec![why],
-                },
-                _ => {
-                    let record = run::run_isolated(&harness, s, b)?;
-                    let verdict = outcome::judge(s, b, &record);
-                    let mut details = verdict.failures.clone();
-                    if verdict.passed() {
-                        let trace = outcome::normalize(s, b, &record, &verdict);
-                        let file = snapshots::path(snap_dir, &s.name, b);
-                        match snapshots::read(&file) {
-                            Some(snap) if !snapshots::same(&snap, &trace) => details.push(format!(
-                                "trace differs from {} (see `harness show {} --backend {b}`)",
-                                file.display(),
-                                s.name
-                            )),
-                            None => details.push(format!("no snapshot at {} yet", file.display())),
-                            Some(_) => {}
-                        }
-                    }
-                    let snapshot_differs = details.iter().any(|d| d.starts_with("trace differs"));
-                    let result = if !verdict.passed() || snapshot_differs { "FAIL" } else { "pass" };
-                    Row { scenario: s.name.clone(), backend: b, result, elapsed_ms: Some(record.elapsed_ms), details }
+            for (implementation, executor) in &executors {
+                let cell = cell(s, b, &a, *implementation, executor, snap_dir)?;
+                if matches!(format, Format::Human) {
+                    print_cell(&cell);
                 }
-            };
-            if matches!(format, Format::Human) {
-                print_row(&row);
+                matrix.cells.push(cell);
             }
-            rows.push(row);
         }
     }
-    let failed = rows.iter().filter(|r| r.result == "FAIL").count();
-    let skipped = rows.iter().filter(|r| r.result == "skipped").count();
+    let orphans = match std::fs::read_dir(snap_dir) {
+        Ok(_) => conformance::orphan_snapshots(snap_dir, &scenarios)?,
+        Err(_) => Vec::new(),
+    };
     match format {
-        Format::Human => println!("\n{} passed, {failed} failed, {skipped} skipped", rows.len() - failed - skipped),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        Format::Human => {
+            for o in &orphans {
+                println!("FAIL: {} has no declared divergence: remove it, or declare one", o.display());
+            }
+            if matrix.implementations.len() > 1 {
+                println!("\n{}", matrix.table());
+            } else {
+                let (failed, skipped) = (matrix.failures(), matrix.count(Status::Skipped));
+                let held = matrix.count(Status::Held);
+                let passed = matrix.cells.len() - failed - skipped - held;
+                let held = if held > 0 { format!(", {held} declared divergence(s) held") } else { String::new() };
+                println!("\n{passed} passed{held}, {failed} failed, {skipped} skipped");
+            }
+        }
+        Format::Json => println!("{}", serde_json::to_string_pretty(&matrix)?),
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if matrix.failures() == 0 && orphans.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn print_row(r: &Row) {
-    let time = r.elapsed_ms.map_or(String::new(), |ms| format!("{ms} ms"));
-    println!("{:<16} {:<13} {:<8} {:>8}", r.scenario, r.backend.as_str(), r.result, time);
-    for d in &r.details {
+/// Runs one scenario on one backend by one implementation, and judges it.
+fn cell(
+    s: &Scenario,
+    b: Backend,
+    applies: &Applicability,
+    implementation: Implementation,
+    executor: &Ready,
+    snap_dir: &Path,
+) -> Result<conformance::Cell> {
+    let divergence = s.divergence(implementation, b);
+    let mut cell = conformance::Cell {
+        scenario: s.name.clone(),
+        backend: b,
+        implementation,
+        status: Status::Skipped,
+        elapsed_ms: None,
+        details: Vec::new(),
+        divergence: divergence
+            .map(|d| conformance::DeclaredDivergence { reason: d.reason.clone(), source: d.source.clone() }),
+    };
+    match (applies, executor) {
+        (Applicability::SkippedOnThisOs(why), _) => cell.details.push(why.clone()),
+        (_, Err((status, why))) => (cell.status, cell.details) = (*status, vec![why.clone()]),
+        (_, Ok(executor)) => {
+            // A divergence may give its implementation's run a timeout of its own.
+            let to_run = divergence.map_or_else(|| s.clone(), |d| s.diverged(d));
+            let record = run::run_isolated_with(executor, &to_run, b)?;
+            let outcome = conformance::evaluate(s, b, implementation, &record, snap_dir);
+            (cell.status, cell.details, cell.elapsed_ms) = (outcome.status, outcome.details, Some(record.elapsed_ms));
+        }
+    }
+    Ok(cell)
+}
+
+fn print_cell(c: &conformance::Cell) {
+    let time = c.elapsed_ms.map_or(String::new(), |ms| format!("{ms} ms"));
+    let status = if c.status == Status::Skipped { "skipped" } else { c.status.label() };
+    println!(
+        "{:<16} {:<13} {:<9} {:<8} {:>8}",
+        c.scenario,
+        c.backend.as_str(),
+        c.implementation.as_str(),
+        status,
+        time
+    );
+    for d in &c.details {
         println!("    {d}");
     }
 }
 
-fn show(dir: &Path, name: &str, backend: &str, raw: bool) -> Result<ExitCode> {
+fn show(
+    dir: &Path,
+    snap_dir: &Path,
+    name: &str,
+    backend: &str,
+    implementation: Implementation,
+    python: Option<&Path>,
+    raw: bool,
+) -> Result<ExitCode> {
     let backend = parse_backend(backend)?;
     // A name (`queue-ipc`, `cpython/...`) under the directory, or the path of a file.
     let by_path = Path::new(name);
@@ -284,8 +404,17 @@ fn show(dir: &Path, name: &str, backend: &str, raw: bool) -> Result<ExitCode> {
         dir.join(format!("{name}.toml"))
     };
     let scenario = procthread_scenario::load_in(dir, &file)?;
-    let record = run::run_isolated(&std::env::current_exe()?, &scenario, backend)?;
-    let verdict = outcome::judge(&scenario, backend, &record);
+    let harness = std::env::current_exe()?;
+    let executor = match executors(&[implementation], python, &harness)?.pop().map(|(_, e)| e) {
+        Some(Ok(e)) => e,
+        Some(Err((_, why))) => bail!("cannot run {name} on {implementation}: {why}"),
+        None => bail!("no executor for {implementation}"),
+    };
+    let divergence = scenario.divergence(implementation, backend);
+    let to_run = divergence.map_or_else(|| scenario.clone(), |d| scenario.diverged(d));
+    let record = run::run_isolated_with(&executor, &to_run, backend)?;
+    let outcome = conformance::evaluate(&scenario, backend, implementation, &record, snap_dir);
+
     if raw {
         for e in &record.events {
             println!(
@@ -297,12 +426,15 @@ fn show(dir: &Path, name: &str, backend: &str, raw: bool) -> Result<ExitCode> {
             );
         }
     } else {
-        print!("{}", outcome::normalize(&scenario, backend, &record, &verdict));
+        print!("{}", outcome.judgement.trace);
     }
-    for f in &verdict.failures {
+    for f in &outcome.judgement.verdict.failures {
         eprintln!("FAIL: {f}");
     }
-    Ok(if verdict.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    if divergence.is_some() {
+        eprintln!("{implementation} on {backend}: {} (judged as its declared divergence)", outcome.status.label());
+    }
+    Ok(if outcome.judgement.verdict.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn exec(backend: &str, events: &Path, scenario: &Path) -> Result<ExitCode> {
@@ -313,7 +445,7 @@ fn exec(backend: &str, events: &Path, scenario: &Path) -> Result<ExitCode> {
 }
 
 fn report(quick: bool, out: Option<PathBuf>, only: Vec<String>, render_only: bool) -> Result<ExitCode> {
-    use procthread_harness::bench::{figures, report};
+    use procthread_bench::{figures, report};
     if render_only {
         let dir = out.unwrap_or_else(report::default_dir);
         let json = dir.join("report.json");
@@ -339,7 +471,7 @@ fn report(quick: bool, out: Option<PathBuf>, only: Vec<String>, render_only: boo
 }
 
 fn measure(id: &str, quick: bool, pinned: bool) -> Result<ExitCode> {
-    use procthread_harness::bench::{figures, pin};
+    use procthread_bench::{figures, pin};
     if pinned && !pin::pin_to_first_cpu() {
         eprintln!("note: cannot pin to one CPU on this OS; measuring with free placement");
     }
@@ -349,8 +481,8 @@ fn measure(id: &str, quick: bool, pinned: bool) -> Result<ExitCode> {
 }
 
 fn gate(report: &Path, baseline: &Path, config: &Path, summary: Option<PathBuf>, update: bool) -> Result<ExitCode> {
-    use procthread_harness::bench::report::Report;
-    use procthread_harness::gate;
+    use procthread_bench::gate;
+    use procthread_bench::report::Report;
     let text = std::fs::read_to_string(report).with_context(|| format!("cannot read report {}", report.display()))?;
     let r: Report =
         serde_json::from_str(&text).with_context(|| format!("{}: not a harness report", report.display()))?;

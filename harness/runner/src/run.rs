@@ -3,21 +3,26 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use procthread_scenario::{Backend, Scenario};
 
 use crate::events;
+use crate::implementation::Executor;
 use crate::outcome::RunRecord;
 
 /// Runs `scenario` on `backend` with the executor binary `harness` (this program).
 pub fn run_isolated(harness: &Path, scenario: &Scenario, backend: Backend) -> std::io::Result<RunRecord> {
+    run_isolated_with(&Executor::reference(harness), scenario, backend)
+}
+
+/// Runs `scenario` on `backend` with the executor of one implementation.
+pub fn run_isolated_with(executor: &Executor, scenario: &Scenario, backend: Backend) -> std::io::Result<RunRecord> {
     let dir = tempfile::Builder::new().prefix("procthread-run-").tempdir()?;
     let events_path = dir.path().join("events");
     let stderr_path = dir.path().join("stderr.txt");
-    let mut cmd = Command::new(harness);
-    cmd.arg("exec").arg("--backend").arg(backend.as_str()).arg("--events").arg(&events_path).arg(&scenario.path);
+    let mut cmd = executor.command(backend, &events_path, &scenario.path);
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(std::fs::File::create(&stderr_path)?);
     let started = Instant::now();
     let mut tree = crate::os::start(&mut cmd)?;

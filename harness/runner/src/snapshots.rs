@@ -5,21 +5,30 @@ use std::path::{Path, PathBuf};
 use procthread_scenario::Backend;
 
 /// Backends of one family share a snapshot: `queue-ipc@processes`. A scenario in a subfolder
-/// (`cpython/lock_tests/EventTests.test_timeout`) keeps its folders: the name is the file's.
+/// keeps its folders: `cpython/lock_tests/EventTests.test_timeout@threads`, a file under
+/// `snapshots/cpython/lock_tests/`.
 pub fn name(scenario: &str, backend: Backend) -> String {
-    format!("{}@{}", scenario.rsplit('/').next().unwrap_or(scenario), backend.family())
+    format!("{scenario}@{}", backend.family())
 }
 
-/// The folder of a scenario's snapshots under `dir`: `dir` itself, or the scenario's subfolders.
-pub fn folder(dir: &Path, scenario: &str) -> PathBuf {
-    match scenario.rsplit_once('/') {
+/// The folder a snapshot (or scenario) name's file is in under `dir`: `dir` itself, or its
+/// subfolders.
+pub fn folder(dir: &Path, name: &str) -> PathBuf {
+    match name.rsplit_once('/') {
         Some((folders, _)) => folders.split('/').fold(dir.to_path_buf(), |d, f| d.join(f)),
         None => dir.to_path_buf(),
     }
 }
 
+/// A snapshot name without its folders: the file's name without `.snap` (what insta is given,
+/// with [`folder`] as its snapshot path).
+pub fn file_stem(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
+}
+
 pub fn path(dir: &Path, scenario: &str, backend: Backend) -> PathBuf {
-    folder(dir, scenario).join(format!("{}.snap", name(scenario, backend)))
+    let name = name(scenario, backend);
+    folder(dir, &name).join(format!("{}.snap", file_stem(&name)))
 }
 
 /// The body of an insta snapshot file (what follows its header).

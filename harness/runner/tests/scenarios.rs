@@ -4,15 +4,22 @@
 //! snapshot in `snapshots/` (`NAME@threads` or `NAME@processes`, in the scenario's subfolder).
 //! A backend this OS lacks shows as ignored (`harness list` gives the reason).
 //!
+//! Beside each, `scenario::queue-ipc::spawn::cpython` runs the same scenario on CPython (the
+//! executor in `harness/cpython/`) and holds it to the same snapshot, or to the divergence the
+//! scenario declares (`NAME@FAMILY.cpython.snap`). Without a Python 3.11 or later these are
+//! ignored with the reason, except under CI (`CI=true`), where they fail.
+//!
 //! Also here: scenarios that declare nondeterminism give one trace over 20 runs
 //! (`normalization::...`), and the command line's handling of scenario files (`cli::...`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use procthread_harness::conformance::{self, Status};
+use procthread_harness::implementation::{self, Availability, Executor, Python};
 use procthread_harness::{outcome, run, snapshots};
-use procthread_scenario::{Applicability, Backend, Scenario};
+use procthread_scenario::{Applicability, Backend, Implementation, Scenario};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..")
@@ -31,6 +38,7 @@ fn main() {
     let args = Arguments::from_args();
     let dir = workspace().join("scenarios");
     let mut trials = Vec::new();
+    let mut loaded = Vec::new();
     for file in procthread_scenario::discover(&dir).expect("scenarios/ is readable") {
         let name = procthread_scenario::name_in(&dir, &file);
         let scenario = match procthread_scenario::load_in(&dir, &file) {
@@ -46,6 +54,7 @@ fn main() {
             let skipped = matches!(applies, Applicability::SkippedOnThisOs(_));
             let trial = Trial::test(format!("scenario::{}::{backend}", s.name), move || check(&s, backend));
             trials.push(trial.with_ignored_flag(skipped));
+            trials.push(cpython_trial(&scenario, backend, skipped));
         }
         if let Some((_, backend)) = NONDETERMINISTIC.iter().find(|(n, _)| *n == name) {
             let (s, b) = (scenario.clone(), *backend);
@@ -53,10 +62,92 @@ fn main() {
                 one_trace(&s, b, 20)
             }));
         }
+        loaded.push(scenario);
     }
     trials.push(Trial::test("cli::run_one_scenario_beside_an_invalid_file", run_beside_invalid));
     trials.push(Trial::test("cli::show_takes_a_file_and_names_a_missing_one_once", show_by_file));
+    trials.push(Trial::test("snapshots::each-implementation-snapshot-has-a-divergence", move || {
+        let orphans = conformance::orphan_snapshots(&workspace().join("snapshots"), &loaded)?;
+        match orphans.as_slice() {
+            [] => Ok(()),
+            o => Err(format!(
+                "per-implementation snapshots without a declared divergence (remove them, or declare one): {o:?}"
+            )
+            .into()),
+        }
+    }));
     libtest_mimic::run(&args, trials).exit();
+}
+
+/// Elements of the language the CPython executor (`harness/cpython/`) does not implement yet: a
+/// scenario that uses one has its `::cpython` trials ignored, with the elements named. Whoever
+/// implements an element there removes it here (and reviews the snapshots that then run).
+const CPYTHON_LACKS: &[&str] = procthread_scenario::V2_ELEMENTS;
+
+/// `scenario::NAME::BACKEND::cpython`: ignored where the backend or Python is missing (except
+/// that a missing Python fails under CI), and where the scenario uses what CPython's executor
+/// lacks.
+fn cpython_trial(scenario: &Scenario, backend: Backend, os_lacks_backend: bool) -> Trial {
+    let name = format!("scenario::{}::{backend}::cpython", scenario.name);
+    let lacks: Vec<String> = scenario.elements().into_iter().filter(|e| CPYTHON_LACKS.contains(&e.as_str())).collect();
+    if !lacks.is_empty() {
+        let why = format!("the CPython executor does not implement yet: {}", lacks.join(", "));
+        return Trial::ignorable_test(name, move || Ok(Completion::ignored_with(why))).with_ignored_flag(true);
+    }
+    let s = scenario.clone();
+    match implementation::cpython_availability() {
+        Availability::Ready(python) => {
+            let python = python.clone();
+            Trial::test(name, move || check_cpython(&s, backend, &python)).with_ignored_flag(os_lacks_backend)
+        }
+        Availability::Skip(why) => {
+            let why = why.clone();
+            Trial::ignorable_test(name, move || Ok(Completion::ignored_with(why))).with_ignored_flag(true)
+        }
+        Availability::Fail(why) => {
+            let why = why.clone();
+            Trial::test(name, move || Err(why.into())).with_ignored_flag(os_lacks_backend)
+        }
+    }
+}
+
+fn check_cpython(scenario: &Scenario, backend: Backend, python: &Python) -> Result<(), Failed> {
+    let executor = Executor::cpython(python, Path::new(env!("CARGO_BIN_EXE_harness")));
+    let divergence = scenario.divergence(Implementation::Cpython, backend);
+    // A declared divergence may give CPython's run a timeout of its own (a declared hang).
+    let to_run = divergence.map_or_else(|| scenario.clone(), |d| scenario.diverged(d));
+    let record = run::run_isolated_with(&executor, &to_run, backend)?;
+    let dir = workspace().join("snapshots");
+    let outcome = conformance::evaluate(scenario, backend, Implementation::Cpython, &record, &dir);
+    let judged = &outcome.judgement;
+    if outcome.status == Status::Pass && judged.expected.is_none() {
+        return Err(format!(
+            "no reference snapshot {} to compare with: run the reference's test first",
+            judged.snapshot
+        )
+        .into());
+    }
+    // A divergence's own snapshot is made and reviewed as the reference's are (INSTA_UPDATE=new).
+    let own_snapshot_differs = judged.expected.as_deref().is_none_or(|e| !snapshots::same(e, &judged.trace));
+    if divergence.is_some() && judged.verdict.passed() && own_snapshot_differs && outcome.status != Status::Gone {
+        assert_trace(scenario, &judged.snapshot, &judged.trace);
+    }
+    match outcome.status {
+        Status::Pass | Status::Held | Status::Skipped => Ok(()),
+        Status::Fail | Status::Gone => Err(outcome.details.join("\n").into()),
+    }
+}
+
+/// Compares `trace` with the snapshot `name` (which may have folders) through insta, which
+/// proposes a `.snap.new`.
+fn assert_trace(scenario: &Scenario, name: &str, trace: &str) {
+    // Settings are per thread: bind them where the assertion runs.
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(snapshots::folder(&workspace().join("snapshots"), name));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_input_file(&scenario.path);
+    settings.bind(|| insta::assert_snapshot!(snapshots::file_stem(name).to_string(), trace));
 }
 
 fn check(scenario: &Scenario, backend: Backend) -> Result<(), Failed> {
@@ -66,13 +157,7 @@ fn check(scenario: &Scenario, backend: Backend) -> Result<(), Failed> {
         return Err(verdict.failures.join("\n").into());
     }
     let trace = outcome::normalize(scenario, backend, &record, &verdict);
-    // Settings are per thread: bind them where the assertion runs.
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(snapshots::folder(&workspace().join("snapshots"), &scenario.name));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    settings.set_input_file(&scenario.path);
-    settings.bind(|| insta::assert_snapshot!(snapshots::name(&scenario.name, backend), trace));
+    assert_trace(scenario, &snapshots::name(&scenario.name, backend), &trace);
     Ok(())
 }
 

@@ -38,7 +38,7 @@ fn steps_are_the_ci_scripts_and_ci_run_uses_them_too() {
         assert!(has_uses != has_run, "each step either uses an action or runs a command: {step:?}");
     }
     let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).map(str::trim).collect();
-    assert_eq!(runs, ["bash ci/lint.sh", "bash ci/test.sh", "bash ci/report-gate.sh"]);
+    assert_eq!(runs, ["bash ci/lint.sh", "bash ci/doc.sh", "bash ci/test.sh", "bash ci/report-gate.sh"]);
     let ci_run = std::fs::read_to_string(root().join(".ci/run")).expect(".ci/run");
     for run in runs {
         let script = run.trim_start_matches("bash ");
@@ -50,6 +50,19 @@ fn steps_are_the_ci_scripts_and_ci_run_uses_them_too() {
     assert_eq!(uploads.len(), 1, "the report and gate table are uploaded");
     let paths = uploads[0]["with"]["path"].as_str().unwrap_or_default();
     assert!(paths.contains("target/ci-report/") && paths.contains("junit.xml"), "{paths}");
+}
+
+#[test]
+fn every_job_has_a_time_limit_and_runs_are_not_piled_up() {
+    let wf = workflow();
+    let jobs = wf["jobs"].as_hash().expect("jobs");
+    for (name, job) in jobs {
+        assert!(job["timeout-minutes"].as_i64().is_some(), "job {name:?} has timeout-minutes");
+    }
+    assert_eq!(wf["concurrency"]["cancel-in-progress"].as_bool(), Some(true));
+    let msrv = &wf["jobs"]["msrv"]["steps"];
+    let runs: Vec<&str> = msrv.as_vec().expect("msrv steps").iter().filter_map(|s| s["run"].as_str()).collect();
+    assert!(runs.contains(&"bash ci/msrv.sh"), "{runs:?}");
 }
 
 #[test]

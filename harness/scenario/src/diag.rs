@@ -62,6 +62,12 @@ impl<'a> Sink<'a> {
         Sink { file, source, found: Vec::new() }
     }
 
+    /// A fresh sink for the same file, whose findings the caller may drop (a second reading
+    /// of something already reported on).
+    pub(crate) fn quiet(&self) -> Sink<'a> {
+        Sink::new(self.file, self.source)
+    }
+
     pub(crate) fn error(&mut self, span: &Range<usize>, message: impl Into<String>) {
         self.found.push((span.start.min(self.source.len()), message.into()));
     }

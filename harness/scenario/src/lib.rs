@@ -7,6 +7,7 @@
 
 mod backend;
 mod diag;
+mod divergence;
 mod model;
 mod parse;
 mod template;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 pub use backend::{Applicability, Backend, applicability, applicable};
 pub use diag::{Diagnostic, Diagnostics, LoadError};
+pub use divergence::{Divergence, Hang, Implementation};
 pub use model::*;
 pub use parse::{parse_bytes, parse_str};
 pub use template::{BUILTINS, Part, Placeholder, Template};

@@ -2,6 +2,7 @@
 //! to defined actors and resources (or are templates resolved when the step runs), templates use
 //! known placeholders, numbers are in range.
 
+mod elements;
 mod expect;
 mod resource;
 mod step;
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use elements::V2_ELEMENTS;
 pub use expect::*;
 pub use resource::*;
 pub use step::*;
@@ -36,6 +38,9 @@ pub struct Scenario {
     /// Actor definitions; `main` is always first and is what the run starts with.
     pub actors: Vec<ActorDef>,
     pub expect: Expectations,
+    /// Declared differences of other implementations (`[divergence.cpython]`).
+    #[serde(default)]
+    pub divergences: Vec<crate::divergence::Divergence>,
 }
 
 pub const MAIN: &str = "main";

@@ -2,6 +2,7 @@
 //! names (resources, actor definitions and their parameters, actor instances), then the
 //! validated model, each reference checked where it is written. Every problem is collected.
 
+mod divergence;
 mod expect;
 mod fields;
 mod instances;
@@ -20,7 +21,8 @@ use crate::tree::{self, Node, Sp};
 
 use fields::Fields;
 
-const TOP_KEYS: [&str; 7] = ["title", "chapter", "timeout_ms", "backends", "resources", "actors", "expect"];
+const TOP_KEYS: [&str; 8] =
+    ["title", "chapter", "timeout_ms", "backends", "resources", "actors", "expect", "divergence"];
 
 /// The names a scenario defines, learnt before its steps are read. Lists keep file order (for
 /// messages); lookups go through hash maps, so that a file with many names stays linear.
@@ -142,6 +144,7 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
     let resources_node = top.take("resources");
     let actors_node = top.take("actors");
     let expect_node = top.take("expect");
+    let divergence_node = top.take("divergence");
     top.finish(&TOP_KEYS, sink);
 
     let resources = resources_node.map(|r| resources::parse(r, sink)).unwrap_or_default();
@@ -175,7 +178,22 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
     actors.sort_by_key(|a| a.name != MAIN);
     let backends = backends_node.and_then(|b| backend_list(b, sink));
     let expect = expect_node.map(|e| expect::parse(e, &known, sink)).unwrap_or_default();
-    Some(Scenario { name, path: path.to_path_buf(), title, chapter, timeout, backends, resources, actors, expect })
+    let divergences = divergence_node.map(|d| divergence::parse(d, expect_node, &known, sink)).unwrap_or_default();
+    let mut scenario = Scenario {
+        name,
+        path: path.to_path_buf(),
+        title,
+        chapter,
+        timeout,
+        backends,
+        resources,
+        actors,
+        expect,
+        divergences: Vec::new(),
+    };
+    divergence::check(&scenario, &divergences, sink);
+    scenario.divergences = divergences.into_iter().map(|d| d.divergence).collect();
+    Some(scenario)
 }
 
 type RawActor<'t> = (Sp<String>, Vec<String>, Option<&'t Sp<Node>>);

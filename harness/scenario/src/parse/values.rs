@@ -146,7 +146,7 @@ pub(crate) fn int(
     match &node.v {
         Node::Str(s) => {
             let t = template(&Sp { v: s.clone(), span: node.span.clone() }, scope, sink)?;
-            match literal_text(&t) {
+            match literal_text(&t).or_else(|| is_none(&t).then(|| s.clone())) {
                 Some(text) => {
                     sink.error(
                         &node.span,

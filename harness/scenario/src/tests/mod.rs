@@ -121,7 +121,7 @@ fn unknown_keys_are_errors_not_ignored() {
     assert_eq!(
         e,
         [
-            "t.toml:1:1: unknown key `titel` in the scenario; expected `title`, `chapter`, `timeout_ms`, `backends`, `resources`, `actors` or `expect`",
+            "t.toml:1:1: unknown key `titel` in the scenario; expected `title`, `chapter`, `timeout_ms`, `backends`, `resources`, `actors`, `expect` or `divergence`",
             "t.toml:3:26: unknown key `timeout_ms` in a step; expected `print` or `expect`",
         ]
     );

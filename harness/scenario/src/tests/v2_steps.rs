@@ -168,7 +168,7 @@ fn a_pipe_end_is_not_a_queue() {
 fn instances_by_template_and_their_questions() {
     let s = main_steps(
         r#"{ repeat = 3, do = [ { start = "w", as = "w{i}", args = { ms = "{i}" } } ] },
-           { is_alive = "w1", equals = true }, { join = "w2", timeout_ms = "{none}" },
+           { is_alive = "w1", equals = true }, { join = "w2", timeout_ms = 100 },
            { repeat = 3, do = [ { join = "w{i}" }, { exitcode = "w{i}", equals = 0 } ] }"#,
     );
     assert!(

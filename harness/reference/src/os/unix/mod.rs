@@ -1,5 +1,7 @@
 //! Unix: pipes are file descriptors, children are pids reaped with `waitpid`, signals are real.
 
+mod pipe;
+pub(crate) use pipe::*;
 use std::io::{self, PipeReader};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, RawFd};
 use std::os::unix::process::CommandExt;
@@ -14,6 +16,16 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 pub(crate) use std::os::fd::{BorrowedFd as BorrowedOs, OwnedFd as OwnedOs};
+
+mod liveness;
+mod park;
+mod robust;
+mod shm;
+
+pub(crate) use liveness::{current_pid, process_gone};
+pub(crate) use park::Parker;
+pub(crate) use robust::{RawLock, RawRobust};
+pub(crate) use shm::SharedMemory;
 
 pub(crate) fn borrow(h: &impl AsFd) -> BorrowedOs<'_> {
     h.as_fd()
@@ -60,22 +72,6 @@ pub(crate) fn wait_readable(reader: &PipeReader, timeout: Option<Duration>) -> i
             Err(e) => return Err(e.into()),
         }
     }
-}
-
-/// Makes a pipe's read end non-blocking, so that several processes polling the same end can
-/// each try to read and back off instead of blocking when another took the byte first.
-pub(crate) fn set_nonblocking(reader: &PipeReader) -> io::Result<()> {
-    let flags = fcntl(reader, FcntlArg::F_GETFL).map_err(io::Error::from)?;
-    let flags = nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK;
-    fcntl(reader, FcntlArg::F_SETFL(flags)).map_err(io::Error::from)?;
-    Ok(())
-}
-
-/// Whether [`set_nonblocking`] really makes a pipe's read end non-blocking.
-pub(crate) const NONBLOCKING_PIPES: bool = true;
-
-pub(crate) fn is_would_block(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::WouldBlock
 }
 
 /// Spawns `cmd`, letting the child inherit exactly the listed handles besides stdio.

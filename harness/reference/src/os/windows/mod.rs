@@ -1,19 +1,29 @@
 //! Windows: pipes are anonymous pipe handles made inheritable only for the duration of one spawn,
 //! children are process handles, and terminate/kill are both `TerminateProcess`.
 
+mod pipe;
+pub(crate) use pipe::*;
 use std::io::{self, PipeReader};
 use std::os::windows::io::{AsHandle, AsRawHandle, FromRawHandle, RawHandle};
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use windows_sys::Win32::Foundation::{
-    ERROR_NO_DATA, HANDLE, HANDLE_FLAG_INHERIT, SetHandleInformation, WAIT_OBJECT_0, WAIT_TIMEOUT,
-};
+use windows_sys::Win32::Foundation::{HANDLE, HANDLE_FLAG_INHERIT, SetHandleInformation, WAIT_OBJECT_0, WAIT_TIMEOUT};
 use windows_sys::Win32::System::Pipes::PeekNamedPipe;
 use windows_sys::Win32::System::Threading::{TerminateProcess, WaitForSingleObject};
 
 pub(crate) use std::os::windows::io::{BorrowedHandle as BorrowedOs, OwnedHandle as OwnedOs};
+
+mod liveness;
+mod park;
+mod robust;
+mod shm;
+
+pub(crate) use liveness::{current_pid, process_gone};
+pub(crate) use park::Parker;
+pub(crate) use robust::{RawLock, RawRobust};
+pub(crate) use shm::SharedMemory;
 
 /// The exit code given to a terminated or killed child. CPython uses the same value and reports
 /// it as `-SIGTERM`; so does this crate, for both `terminate` and `kill` (Windows has one way
@@ -76,20 +86,6 @@ pub(crate) fn wait_readable(reader: &PipeReader, timeout: Option<Duration>) -> i
         }
         pause = super::next_backoff(pause);
     }
-}
-
-/// Anonymous pipes have no non-blocking mode worth relying on; readers of a token pipe are
-/// serialized within a process by a mutex, and across processes a read may wait for the next
-/// release (see the queue's documentation).
-pub(crate) fn set_nonblocking(_reader: &PipeReader) -> io::Result<()> {
-    Ok(())
-}
-
-/// Whether [`set_nonblocking`] really makes a pipe's read end non-blocking.
-pub(crate) const NONBLOCKING_PIPES: bool = false;
-
-pub(crate) fn is_would_block(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(ERROR_NO_DATA as i32)
 }
 
 /// Serializes our own spawns: a handle is inheritable only while the one spawn that needs it runs.

@@ -1,10 +1,10 @@
 //! Criterion benchmarks of the same workloads the report measures (shared code in
-//! `procthread_harness::bench::workloads`), threads and processes in one group each so they are
+//! `procthread_bench::workloads`), threads and processes in one group each so they are
 //! compared in one run. Spawned children re-execute this binary, so `main` dispatches first.
 
 use criterion::{Criterion, criterion_group};
 use procthread::StartMethod;
-use procthread_harness::bench::workloads as w;
+use procthread_bench::workloads as w;
 
 fn start(c: &mut Criterion) {
     let mut g = c.benchmark_group("start+join");
@@ -46,7 +46,7 @@ fn locks(c: &mut Criterion) {
 criterion_group!(benches, start, messages, locks);
 
 fn main() {
-    procthread::dispatch(procthread_harness::REGISTRY);
+    procthread::dispatch(procthread_bench::REGISTRY);
     if std::env::args_os().nth(1).is_some_and(|a| a == w::EXIT_NOW) {
         return;
     }

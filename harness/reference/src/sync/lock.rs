@@ -1,4 +1,4 @@
-//! `Lock` and `RLock` with the chapter's (CPython's) semantics.
+//! [`Lock`]: `threading.Lock` with the chapter's (CPython's) semantics.
 //!
 //! Unlike `std::sync::Mutex`, a [`Lock`] is not tied to the thread that acquired it (any thread
 //! may release it, as in CPython), guards no data, and never poisons: a thread that panics
@@ -6,9 +6,9 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
-use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
+use crate::deadline;
 use crate::error::LockError;
 
 /// A plain lock: `acquire`/`release` for the chapter's `try`/`finally` shape, or a guard.
@@ -93,7 +93,7 @@ impl Lock {
         if timeout.is_zero() {
             return false;
         }
-        self.spin() || self.acquire_slow(Some(Instant::now() + timeout))
+        self.spin() || self.acquire_slow(deadline::after(timeout))
     }
 
     /// Frees the lock; any thread may do it. [`LockError::NotLocked`] if it was free.
@@ -109,6 +109,11 @@ impl Lock {
         Ok(())
     }
 
+    /// Takes the lock if it is free, without waiting (CPython's `acquire(False)`).
+    pub fn try_acquire(&self) -> bool {
+        self.try_take()
+    }
+
     pub fn is_locked(&self) -> bool {
         self.locked.load(Ordering::SeqCst)
     }
@@ -121,71 +126,6 @@ impl Lock {
 }
 
 impl Drop for LockGuard<'_> {
-    fn drop(&mut self) {
-        let _ = self.lock.release();
-    }
-}
-
-/// A reentrant lock: its owner may acquire it again; it is free after as many releases.
-/// Only the owner may release it ([`LockError::NotOwner`] otherwise).
-#[derive(Debug, Default)]
-pub struct RLock {
-    state: Mutex<Option<(ThreadId, usize)>>,
-    freed: Condvar,
-}
-
-#[derive(Debug)]
-pub struct RLockGuard<'a> {
-    lock: &'a RLock,
-}
-
-impl RLock {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn acquire(&self) {
-        let me = std::thread::current().id();
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            match *state {
-                None => {
-                    *state = Some((me, 1));
-                    return;
-                }
-                Some((owner, n)) if owner == me => {
-                    *state = Some((me, n + 1));
-                    return;
-                }
-                Some(_) => state = self.freed.wait(state).unwrap_or_else(|p| p.into_inner()),
-            }
-        }
-    }
-
-    pub fn release(&self) -> Result<(), LockError> {
-        let me = std::thread::current().id();
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        match *state {
-            Some((owner, n)) if owner == me => {
-                *state = if n > 1 { Some((me, n - 1)) } else { None };
-                if n == 1 {
-                    drop(state);
-                    self.freed.notify_one();
-                }
-                Ok(())
-            }
-            Some(_) => Err(LockError::NotOwner),
-            None => Err(LockError::NotLocked),
-        }
-    }
-
-    pub fn lock(&self) -> RLockGuard<'_> {
-        self.acquire();
-        RLockGuard { lock: self }
-    }
-}
-
-impl Drop for RLockGuard<'_> {
     fn drop(&mut self) {
         let _ = self.lock.release();
     }
@@ -263,6 +203,19 @@ mod tests {
     }
 
     #[test]
+    fn a_timeout_too_large_for_an_instant_waits_for_ever() {
+        let lock = Lock::new();
+        lock.acquire();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(20));
+                lock.release().expect("held");
+            });
+            assert!(lock.acquire_timeout(Duration::MAX), "no overflow, woken by the release");
+        });
+    }
+
+    #[test]
     fn a_panic_under_the_guard_releases_and_does_not_poison() {
         let lock = Lock::new();
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -272,18 +225,5 @@ mod tests {
         assert!(r.is_err());
         assert!(!lock.is_locked());
         drop(lock.lock());
-    }
-
-    #[test]
-    fn rlock_reenters_and_only_its_owner_releases() {
-        let lock = RLock::new();
-        lock.acquire();
-        lock.acquire();
-        std::thread::scope(|s| {
-            s.spawn(|| assert_eq!(lock.release(), Err(LockError::NotOwner)));
-        });
-        lock.release().expect("first");
-        lock.release().expect("second");
-        assert_eq!(lock.release(), Err(LockError::NotLocked));
     }
 }

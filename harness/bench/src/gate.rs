@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::bench::report::{Report, SCHEMA};
+use crate::report::{Report, SCHEMA};
 
 /// The ratios a report is gated on, as committed in `ci/baselines/<os>-<arch>.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -199,8 +199,8 @@ pub fn markdown(o: &Outcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::figures::Unit;
-    use crate::bench::report::{Figure, Machine, RatioValue};
+    use crate::figures::Unit;
+    use crate::report::{Figure, Machine, RatioValue};
 
     fn report(os: &str, value: f64) -> Report {
         let ratio = |name: &str, v: f64, higher: bool| RatioValue {

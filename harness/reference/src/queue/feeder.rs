@@ -1,0 +1,145 @@
+//! What makes `put` on an unbounded queue never wait: a frame that cannot be written at once
+//! (the pipe is full, or another writer holds the lock) joins this process's backlog for the
+//! queue, and a feeder thread, started on demand, writes the backlog in order, in batches, and
+//! ends when it is empty (so a process that is done putting is single-threaded again and can
+//! fork). As in CPython, the feeder is joined when the process exits: by dropping the last
+//! handle of the queue in the process, and on Unix at `exit` (an `atexit` handler), unless
+//! [`cancel_join_thread`](super::Queue::cancel_join_thread) was called.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, Weak};
+
+use super::channel::Channel;
+use crate::error::ChannelError;
+
+#[derive(Debug, Default)]
+pub(crate) struct Feeder {
+    state: Mutex<State>,
+    /// Signalled when the backlog is written out.
+    drained: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// The process this state belongs to: a forked child inherits a copy of its parent's,
+    /// whose backlog and thread are not its own.
+    pid: u32,
+    backlog: VecDeque<Vec<u8>>,
+    /// A feeder thread is writing (or about to).
+    running: bool,
+    cancelled: bool,
+    /// The first error the feeder met (the frames it held are dropped), for the next `put`.
+    error: Option<String>,
+}
+
+impl Feeder {
+    fn state(&self) -> MutexGuard<'_, State> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let me = std::process::id();
+        if s.pid != me {
+            *s = State { pid: me, ..State::default() };
+        }
+        s
+    }
+
+    /// Writes `frame` now if it can, else queues it for the feeder (started if needed).
+    pub(crate) fn put(&self, chan: &Arc<Channel>, me: &Arc<Feeder>, frame: Vec<u8>) -> Result<(), ChannelError> {
+        let mut s = self.state();
+        if let Some(e) = s.error.take() {
+            return Err(ChannelError::Corrupt(format!("the feeder thread failed: {e}")));
+        }
+        // Holding the state while trying keeps this process's frames in order: nothing joins
+        // the backlog meanwhile, and a running feeder means the backlog goes first.
+        if !s.running && s.backlog.is_empty() && chan.try_send(&frame)? {
+            return Ok(());
+        }
+        s.backlog.push_back(frame);
+        if !s.running {
+            s.running = true;
+            register_for_exit(me);
+            let (chan, me) = (chan.clone(), me.clone());
+            let started = std::thread::Builder::new().name("queue-feeder".into()).spawn(move || me.run(&chan));
+            if let Err(e) = started {
+                s.running = false;
+                s.backlog.pop_back();
+                return Err(e.into());
+            }
+        }
+        Ok(())
+    }
+
+    fn run(&self, chan: &Channel) {
+        loop {
+            let batch: Vec<Vec<u8>> = {
+                let mut s = self.state();
+                if s.backlog.is_empty() {
+                    s.running = false;
+                    self.drained.notify_all();
+                    return;
+                }
+                s.backlog.drain(..).collect()
+            };
+            let frames: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
+            if let Err(e) = chan.send_all(&frames) {
+                let mut s = self.state();
+                s.error.get_or_insert(e.to_string());
+            }
+        }
+    }
+
+    /// Waits until everything this process put is in the pipe (unless cancelled).
+    pub(crate) fn flush(&self) {
+        let mut s = self.state();
+        while (s.running || !s.backlog.is_empty()) && !s.cancelled {
+            s = self.drained.wait(s).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    pub(crate) fn cancel_join(&self) {
+        self.state().cancelled = true;
+        self.drained.notify_all();
+    }
+
+    /// Frames waiting in this process's backlog.
+    pub(crate) fn backlog(&self) -> usize {
+        self.state().backlog.len()
+    }
+}
+
+/// Feeders of this process that have run, flushed by the `atexit` handler.
+static LIVE: Mutex<Vec<Weak<Feeder>>> = Mutex::new(Vec::new());
+
+fn register_for_exit(feeder: &Arc<Feeder>) {
+    let mut live = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+    live.retain(|w| w.strong_count() > 0);
+    if !live.iter().any(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(feeder))) {
+        live.push(Arc::downgrade(feeder));
+    }
+    drop(live);
+    at_exit_once();
+}
+
+#[cfg(unix)]
+fn at_exit_once() {
+    static ONCE: Once = Once::new();
+    extern "C" fn flush_all() {
+        let live: Vec<Arc<Feeder>> = {
+            let live = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+            live.iter().filter_map(Weak::upgrade).collect()
+        };
+        for f in live {
+            f.flush();
+        }
+    }
+    // SAFETY: `flush_all` is a plain function that stays valid for the life of the process.
+    ONCE.call_once(|| unsafe {
+        libc::atexit(flush_all);
+    });
+}
+
+/// Windows: `std::process::exit` ends other threads before any handler could run; a queue's
+/// `put` never hands frames to a feeder there (see the queue's documentation).
+#[cfg(not(unix))]
+fn at_exit_once() {
+    let _ = Once::new;
+}

@@ -1,0 +1,109 @@
+//! [`Event`]: `threading.Event`, a flag threads wait for.
+
+use crate::deadline;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// A flag, initially false, that threads can wait to become true.
+///
+/// As in CPython, a `wait` that was woken by [`set`](Self::set) returns `true` even if the flag
+/// was cleared again before the waiter ran (gh-57711).
+#[derive(Debug, Default)]
+pub struct Event {
+    /// The flag, and how many times it was set (so a waiter knows it was set since it began).
+    state: Mutex<(bool, u64)>,
+    changed: Condvar,
+}
+
+impl Event {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, (bool, u64)> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.state().0
+    }
+
+    /// Sets the flag and wakes every waiting thread.
+    pub fn set(&self) {
+        let mut state = self.state();
+        state.0 = true;
+        state.1 = state.1.wrapping_add(1);
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    pub fn clear(&self) {
+        self.state().0 = false;
+    }
+
+    /// Waits until the flag is set.
+    pub fn wait(&self) {
+        self.wait_until(None);
+    }
+
+    /// Waits at most `timeout` for the flag: `true` if it was set (or is), `false` on timeout.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.wait_until(deadline::after(timeout))
+    }
+
+    fn wait_until(&self, deadline: Option<Instant>) -> bool {
+        let mut state = self.state();
+        if state.0 {
+            return true;
+        }
+        let generation = state.1;
+        while state.1 == generation {
+            state = match deadline {
+                None => self.changed.wait(state).unwrap_or_else(|p| p.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return false;
+                    }
+                    self.changed.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0
+                }
+            };
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn set_wakes_every_waiter_even_if_cleared_at_once() {
+        let e = Arc::new(Event::new());
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let e = e.clone();
+                std::thread::spawn(move || e.wait_timeout(Duration::from_secs(30)))
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(30));
+        e.set();
+        e.clear();
+        for w in waiters {
+            assert!(w.join().expect("waiter"));
+        }
+        assert!(!e.is_set());
+    }
+
+    #[test]
+    fn a_timeout_is_false_and_a_set_flag_returns_at_once() {
+        let e = Event::new();
+        let t = Instant::now();
+        assert!(!e.wait_timeout(Duration::from_millis(30)));
+        assert!(t.elapsed() >= Duration::from_millis(30));
+        e.set();
+        assert!(e.wait_timeout(Duration::ZERO));
+        e.wait();
+    }
+}

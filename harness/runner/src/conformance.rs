@@ -1,0 +1,504 @@
+//! Conformance: one run of a scenario on a backend by an implementation, judged against the
+//! reference's expectations and snapshot, or against the divergence the scenario declares for
+//! that implementation; and the matrix of all such results (scenario x backend x implementation).
+//!
+//! Agreement is the default: a run passes when its verdict holds and its normalized trace equals
+//! the reference's snapshot. Where a divergence is declared, the run must diverge as declared
+//! (its own expectations, its hang, its own snapshot `NAME@FAMILY.IMPL.snap`); a divergence that
+//! does not happen is reported, as an unexpected pass is in web-platform-tests, so that a stale
+//! declaration cannot hide a fixed bug or a new one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use procthread_scenario::{Backend, Divergence, Implementation, Scenario};
+use serde::{Deserialize, Serialize};
+
+use crate::events::EventKind;
+use crate::outcome::{self, RunRecord, Verdict};
+use crate::snapshots;
+
+/// How one (scenario, backend, implementation) came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Agrees with the reference: verdict and snapshot.
+    Pass,
+    /// Differs from the reference exactly as the scenario declares.
+    Held,
+    /// Neither agrees with the reference nor diverges as declared.
+    Fail,
+    /// A declared divergence did not happen: the run agrees with the reference (a failure, until
+    /// the declaration is removed or narrowed).
+    Gone,
+    /// Not run here (a backend this OS lacks, or no Python).
+    Skipped,
+}
+
+impl Status {
+    /// The word in the matrix.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Held => "held",
+            Status::Fail => "FAIL",
+            Status::Gone => "GONE",
+            Status::Skipped => "skip",
+        }
+    }
+
+    pub fn is_failure(self) -> bool {
+        matches!(self, Status::Fail | Status::Gone)
+    }
+}
+
+/// A declared divergence as the matrix shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclaredDivergence {
+    pub reason: String,
+    pub source: String,
+}
+
+/// One cell of the matrix.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Cell {
+    pub scenario: String,
+    pub backend: Backend,
+    pub implementation: Implementation,
+    pub status: Status,
+    pub elapsed_ms: Option<u128>,
+    /// Why it failed, or what to know (no snapshot yet, the skip's reason).
+    pub details: Vec<String>,
+    /// The divergence declared here, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub divergence: Option<DeclaredDivergence>,
+}
+
+/// Every cell of a run: scenario x backend x implementation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Matrix {
+    pub implementations: Vec<Implementation>,
+    pub cells: Vec<Cell>,
+}
+
+impl Matrix {
+    pub fn count(&self, status: Status) -> usize {
+        self.cells.iter().filter(|c| c.status == status).count()
+    }
+
+    pub fn failures(&self) -> usize {
+        self.cells.iter().filter(|c| c.status.is_failure()).count()
+    }
+
+    /// The table: one row per scenario and backend, one column per implementation; then each
+    /// divergence with its reason and source.
+    pub fn table(&self) -> String {
+        let mut rows: BTreeMap<(&str, Backend), BTreeMap<Implementation, &Cell>> = BTreeMap::new();
+        for c in &self.cells {
+            rows.entry((c.scenario.as_str(), c.backend)).or_default().insert(c.implementation, c);
+        }
+        let width = rows.keys().map(|(s, _)| s.len()).max().unwrap_or(8).max(8);
+        let mut header = format!("{:<width$}  {:<13}", "scenario", "backend");
+        for i in &self.implementations {
+            header.push_str(&format!("  {:<9}", i.as_str()));
+        }
+        let mut out = format!("{}\n", header.trim_end());
+        for ((scenario, backend), cells) in &rows {
+            let mut line = format!("{scenario:<width$}  {:<13}", backend.as_str());
+            for i in &self.implementations {
+                let label = cells.get(i).map_or("-", |c| c.status.label());
+                line.push_str(&format!("  {label:<9}"));
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        let mut seen = Vec::new();
+        for c in &self.cells {
+            if let Some(d) = &c.divergence
+                && !seen.contains(&(&c.scenario, c.implementation))
+            {
+                seen.push((&c.scenario, c.implementation));
+                out.push_str(&format!("\n{} on {}: {}\n    {}\n", c.scenario, c.implementation, d.reason, d.source));
+            }
+        }
+        out.push_str(&format!(
+            "\n{} pass, {} held (declared divergences), {} FAIL, {} GONE (declared divergences that did not happen), {} skipped\n",
+            self.count(Status::Pass),
+            self.count(Status::Held),
+            self.count(Status::Fail),
+            self.count(Status::Gone),
+            self.count(Status::Skipped),
+        ));
+        out
+    }
+}
+
+/// The snapshot a run is compared with: the reference's, shared by every implementation
+/// (`NAME@FAMILY`), or a divergence's own (`NAME@FAMILY.IMPL`).
+pub fn snapshot_name(scenario: &str, backend: Backend, divergent: Option<Implementation>) -> String {
+    match divergent {
+        Some(i) => format!("{}.{i}", snapshots::name(scenario, backend)),
+        None => snapshots::name(scenario, backend),
+    }
+}
+
+/// A run judged against one expected outcome.
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    pub verdict: Verdict,
+    /// The normalized trace, with the verdict's checks.
+    pub trace: String,
+    /// The snapshot it is compared with, and what it holds (`None`: no such file yet).
+    pub snapshot: String,
+    pub expected: Option<String>,
+}
+
+impl Judgement {
+    /// The verdict holds, and the trace matches the snapshot (or there is none yet).
+    pub fn holds(&self) -> bool {
+        self.verdict.passed() && self.expected.as_deref().is_none_or(|e| snapshots::same(e, &self.trace))
+    }
+
+    fn problems(&self, dir: &Path) -> Vec<String> {
+        let mut out = self.verdict.failures.clone();
+        if self.verdict.passed()
+            && let Some(e) = &self.expected
+            && !snapshots::same(e, &self.trace)
+        {
+            out.push(format!("trace differs from {}:\n{}", file(dir, &self.snapshot).display(), diff(e, &self.trace)));
+        }
+        out
+    }
+}
+
+fn file(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.snap"))
+}
+
+/// Judges a run as the reference's expectations and snapshot say.
+pub fn as_reference(scenario: &Scenario, backend: Backend, record: &RunRecord, dir: &Path) -> Judgement {
+    let verdict = outcome::judge(scenario, backend, record);
+    let trace = outcome::normalize(scenario, backend, record, &verdict);
+    let snapshot = snapshot_name(&scenario.name, backend, None);
+    let expected = snapshots::read(&file(dir, &snapshot));
+    Judgement { verdict, trace, snapshot, expected }
+}
+
+/// Judges a run as `divergence` says it must come out.
+pub fn as_declared(
+    scenario: &Scenario,
+    divergence: &Divergence,
+    backend: Backend,
+    record: &RunRecord,
+    dir: &Path,
+) -> Judgement {
+    let diverged = scenario.diverged(divergence);
+    let verdict = match &divergence.hang {
+        None => outcome::judge(&diverged, backend, record),
+        Some(hang) if record.timed_out => {
+            // The timeout is the declared outcome: judge the rest of the run as it stood when it
+            // was killed. What happened must hold; its end never came, so the variables main
+            // reports at its end, and the exits of actors that never ended, are not judged.
+            let stood = RunRecord { timed_out: false, ..record.clone() };
+            let ended = |actor: &str| {
+                record.events.iter().any(|e| e.actor == actor && matches!(e.kind, EventKind::Exit { .. }))
+            };
+            let mut as_it_stood = diverged.clone();
+            as_it_stood.expect.variables.clear();
+            as_it_stood
+                .expect
+                .exit
+                .retain(|(pattern, _)| record.events.iter().any(|e| pattern.matches(&e.actor) && ended(&e.actor)));
+            let mut v = outcome::judge(&as_it_stood, backend, &stood);
+            for (actor, verb) in &hang.at {
+                match step_at_end(&record.events, actor) {
+                    Some(at) if at == *verb => v.checks.push(format!("hung as declared: {actor} in {verb}")),
+                    Some(at) => v.failures.push(format!("hung with `{actor}` in {at}, declared in {verb}")),
+                    None => v.failures.push(format!(
+                        "`{actor}` had ended, or never started, when the run was killed; declared hanging in {verb}"
+                    )),
+                }
+            }
+            v.checks.push(format!("timed out as declared, after {:?}", diverged.timeout));
+            v
+        }
+        Some(_) => {
+            let mut v = outcome::judge(&diverged, backend, record);
+            v.failures.insert(0, format!("declared to hang until its timeout ({:?}), but it ended", diverged.timeout));
+            v
+        }
+    };
+    let trace = outcome::normalize(&diverged, backend, record, &verdict);
+    let snapshot = snapshot_name(&scenario.name, backend, Some(divergence.implementation));
+    let expected = snapshots::read(&file(dir, &snapshot));
+    Judgement { verdict, trace, snapshot, expected }
+}
+
+/// The verb of the step `actor` was in when the events end, if it had not ended.
+fn step_at_end(events: &[crate::events::Event], actor: &str) -> Option<String> {
+    let mut at = None;
+    for e in events.iter().filter(|e| e.actor == actor) {
+        match &e.kind {
+            EventKind::At { verb, .. } => at = Some(verb.clone()),
+            EventKind::Finished { .. } | EventKind::Exit { .. } => return None,
+            _ => {}
+        }
+    }
+    at
+}
+
+/// The outcome of one run, and the judgement that decided it (for showing its trace).
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub status: Status,
+    pub details: Vec<String>,
+    pub judgement: Judgement,
+}
+
+/// Decides a run's status: agreement, a divergence held, gone, or a failure.
+pub fn evaluate(
+    scenario: &Scenario,
+    backend: Backend,
+    implementation: Implementation,
+    record: &RunRecord,
+    dir: &Path,
+) -> Outcome {
+    let reference = as_reference(scenario, backend, record, dir);
+    let Some(divergence) = scenario.divergence(implementation, backend) else {
+        let status = if reference.holds() { Status::Pass } else { Status::Fail };
+        return Outcome { status, details: notes(&reference, dir), judgement: reference };
+    };
+    let declared = as_declared(scenario, divergence, backend, record, dir);
+    let agrees = reference.holds() && reference.expected.is_some();
+    let (status, details) = if declared.holds()
+        && reference.expected.as_deref().is_some_and(|e| snapshots::same(e, &declared.trace))
+    {
+        (
+            Status::Gone,
+            vec![format!(
+                "the divergence declared for {implementation} changes nothing on {backend}: its trace is the reference's; remove it, or narrow its `backends`"
+            )],
+        )
+    } else if declared.holds() {
+        (Status::Held, notes(&declared, dir))
+    } else if agrees {
+        (
+            Status::Gone,
+            vec![format!(
+                "the divergence declared for {implementation} did not happen: the run agrees with the reference ({}); remove the declaration, or narrow its `backends`",
+                reference.snapshot
+            )],
+        )
+    } else {
+        let mut d = declared.problems(dir);
+        d.push(format!("(judged as the scenario's [divergence.{implementation}] declares; it does not agree with the reference either)"));
+        (Status::Fail, d)
+    };
+    Outcome { status, details, judgement: declared }
+}
+
+fn notes(j: &Judgement, dir: &Path) -> Vec<String> {
+    let mut out = j.problems(dir);
+    if j.verdict.passed() && j.expected.is_none() {
+        out.push(format!("no snapshot at {} yet", file(dir, &j.snapshot).display()));
+    }
+    out
+}
+
+/// A short line diff (expected `-`, got `+`), enough to see where two traces part.
+pub fn diff(expected: &str, got: &str) -> String {
+    let e: Vec<&str> = expected.trim_matches('\n').lines().collect();
+    let g: Vec<&str> = got.trim_matches('\n').lines().collect();
+    let first = e.iter().zip(&g).take_while(|(a, b)| a == b).count();
+    let mut out = Vec::new();
+    for line in e.iter().skip(first).take(12) {
+        out.push(format!("    - {line}"));
+    }
+    for line in g.iter().skip(first).take(12) {
+        out.push(format!("    + {line}"));
+    }
+    format!("    (first difference at line {} of the trace)\n{}", first + 1, out.join("\n"))
+}
+
+/// Per-implementation snapshots that no declared divergence accounts for: each must be removed
+/// (the divergence is gone) or its divergence declared.
+pub fn orphan_snapshots(dir: &Path, scenarios: &[Scenario]) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let Some(stem) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".snap")) else {
+            continue;
+        };
+        let Some((base, imp)) = stem.rsplit_once('.') else { continue };
+        let Some(imp) = Implementation::parse(imp) else { continue };
+        let declared = scenarios.iter().any(|s| {
+            procthread_scenario::applicable(s, true)
+                .into_iter()
+                .any(|(b, _)| snapshots::name(&s.name, b) == base && s.divergence(imp, b).is_some())
+        });
+        if !declared {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Event;
+
+    fn scenario(extra: &str) -> (tempfile::TempDir, Scenario) {
+        let dir = tempfile::tempdir().expect("dir");
+        let src = format!(
+            "[resources]\nbalance = \"variable\"\n[actors.main]\nsteps = [ {{ start = \"t\" }}, {{ join = \"t\" }} ]\n[actors.t]\nsteps = [ {{ add = \"balance\", amount = 1 }} ]\n[expect]\nvariables = {{ balance = {{ threads = \"nondeterministic\", processes = 0 }} }}\n{extra}"
+        );
+        let file = dir.path().join("race.toml");
+        std::fs::write(&file, src).expect("write");
+        let s = procthread_scenario::load(&file).expect("valid");
+        (dir, s)
+    }
+
+    const DECLARED: &str = "[divergence.cpython]\nreason = \"no update is lost\"\nsource = \"https://example.org\"\nbackends = [\"thread\"]\nexpect = { variables = { balance = 0 } }\n";
+
+    fn record(balance: i64) -> RunRecord {
+        let ev = |actor: &str, kind| Event { actor: actor.into(), pid: 1, t_us: 0, pool: None, kind };
+        RunRecord {
+            scenario: "race".into(),
+            backend: Backend::Thread,
+            events: vec![
+                ev("t", EventKind::Exit { code: 0 }),
+                ev("main", EventKind::Variable { name: "balance".into(), value: balance }),
+            ],
+            executor_code: Some(0),
+            timed_out: false,
+            leftovers: false,
+            stderr_tail: String::new(),
+            elapsed_ms: 1,
+        }
+    }
+
+    /// Writes the snapshots a reviewed run would have: the reference's and the divergence's.
+    fn snapshots(dir: &Path, s: &Scenario) {
+        let reference = as_reference(s, Backend::Thread, &record(7), dir);
+        let body = |t: &str| format!("---\nsource: test\n---\n{t}");
+        std::fs::write(file(dir, &reference.snapshot), body(&reference.trace)).expect("write");
+        if let Some(d) = s.divergence(Implementation::Cpython, Backend::Thread) {
+            let declared = as_declared(s, d, Backend::Thread, &record(0), dir);
+            std::fs::write(file(dir, &declared.snapshot), body(&declared.trace)).expect("write");
+        }
+    }
+
+    #[test]
+    fn agreement_passes_and_a_difference_fails() {
+        let (dir, s) = scenario("");
+        snapshots(dir.path(), &s);
+        let ok = evaluate(&s, Backend::Thread, Implementation::Cpython, &record(3), dir.path());
+        assert_eq!(ok.status, Status::Pass, "{:?}", ok.details);
+        let mut crashed = record(3);
+        crashed.executor_code = Some(1);
+        let bad = evaluate(&s, Backend::Thread, Implementation::Cpython, &crashed, dir.path());
+        assert_eq!(bad.status, Status::Fail);
+    }
+
+    #[test]
+    fn a_declared_divergence_holds_and_one_that_stops_happening_is_reported() {
+        let (dir, s) = scenario(DECLARED);
+        snapshots(dir.path(), &s);
+        let held = evaluate(&s, Backend::Thread, Implementation::Cpython, &record(0), dir.path());
+        assert_eq!(held.status, Status::Held, "{:?}", held.details);
+        assert!(held.judgement.trace.contains("variable balance = 0"), "{}", held.judgement.trace);
+        // CPython loses an update after all: the run is the reference's race, not the declared 0.
+        let gone = evaluate(&s, Backend::Thread, Implementation::Cpython, &record(5), dir.path());
+        assert_eq!(gone.status, Status::Gone);
+        assert!(
+            gone.details[0].starts_with("the divergence declared for cpython did not happen"),
+            "{:?}",
+            gone.details
+        );
+        // The reference itself is judged by `[expect]` alone.
+        let reference = evaluate(&s, Backend::Thread, Implementation::Reference, &record(5), dir.path());
+        assert_eq!(reference.status, Status::Pass, "{:?}", reference.details);
+    }
+
+    #[test]
+    fn a_divergence_that_changes_nothing_is_reported() {
+        let src = DECLARED.replace("[\"thread\"]", "[\"fork\"]");
+        let (dir, s) = scenario(&src);
+        let mut r = record(0);
+        r.backend = Backend::Fork;
+        let reference = as_reference(&s, Backend::Fork, &r, dir.path());
+        std::fs::write(file(dir.path(), &reference.snapshot), format!("---\nsource: test\n---\n{}", reference.trace))
+            .expect("w");
+        let d = s.divergence(Implementation::Cpython, Backend::Fork).expect("declared");
+        let declared = as_declared(&s, d, Backend::Fork, &r, dir.path());
+        std::fs::write(file(dir.path(), &declared.snapshot), format!("---\nsource: test\n---\n{}", declared.trace))
+            .expect("w");
+        let out = evaluate(&s, Backend::Fork, Implementation::Cpython, &r, dir.path());
+        assert_eq!(out.status, Status::Gone);
+        assert!(out.details[0].contains("changes nothing on fork"), "{:?}", out.details);
+    }
+
+    #[test]
+    fn a_declared_hang_holds_only_when_the_run_times_out_in_the_declared_step() {
+        let hang = "[divergence.cpython]\nreason = \"r\"\nsource = \"https://e.org\"\nhang = { main = \"join\" }\ntimeout_ms = 2000\n";
+        let (dir, s) = scenario(hang);
+        let d = s.divergence(Implementation::Cpython, Backend::Thread).expect("declared");
+        let mut r = record(0);
+        r.events = vec![Event {
+            actor: "main".into(),
+            pid: 1,
+            t_us: 0,
+            pool: None,
+            kind: EventKind::At { line: 4, verb: "join".into() },
+        }];
+        (r.timed_out, r.executor_code) = (true, None);
+        let j = as_declared(&s, d, Backend::Thread, &r, dir.path());
+        assert!(j.verdict.passed(), "{:?}", j.verdict.failures);
+        assert!(j.trace.contains("hung as declared: main in join\ntimed out as declared, after 2s"), "{}", j.trace);
+        let ended = as_declared(&s, d, Backend::Thread, &record(0), dir.path());
+        assert!(ended.verdict.failures[0].starts_with("declared to hang until its timeout (2s), but it ended"));
+    }
+
+    #[test]
+    fn per_implementation_snapshots_need_a_declared_divergence() {
+        let (dir, s) = scenario(DECLARED);
+        for name in ["race@threads.cpython", "race@processes.cpython", "race@threads", "other@threads.cpython"] {
+            std::fs::write(file(dir.path(), name), "---\n---\n").expect("write");
+        }
+        let orphans = orphan_snapshots(dir.path(), &[s]).expect("read");
+        let names: Vec<String> =
+            orphans.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["other@threads.cpython.snap", "race@processes.cpython.snap"]);
+    }
+
+    #[test]
+    fn the_matrix_has_a_column_per_implementation_and_lists_divergences() {
+        let cell = |backend, implementation, status| Cell {
+            scenario: "race".into(),
+            backend,
+            implementation,
+            status,
+            elapsed_ms: Some(1),
+            details: vec![],
+            divergence: (status == Status::Held)
+                .then(|| DeclaredDivergence { reason: "no update is lost".into(), source: "https://e.org".into() }),
+        };
+        let m = Matrix {
+            implementations: Implementation::ALL.to_vec(),
+            cells: vec![
+                cell(Backend::Thread, Implementation::Reference, Status::Pass),
+                cell(Backend::Thread, Implementation::Cpython, Status::Held),
+                cell(Backend::Spawn, Implementation::Reference, Status::Pass),
+                cell(Backend::Spawn, Implementation::Cpython, Status::Fail),
+            ],
+        };
+        let t = m.table();
+        assert!(t.starts_with("scenario  backend        reference  cpython\nrace      thread         pass       held\nrace      spawn          pass       FAIL\n"), "{t}");
+        assert!(t.contains("\nrace on cpython: no update is lost\n    https://e.org\n"), "{t}");
+        assert_eq!(m.failures(), 1);
+        let json: Matrix = serde_json::from_str(&serde_json::to_string(&m).expect("json")).expect("back");
+        assert_eq!(json.cells[1].status, Status::Held);
+    }
+}

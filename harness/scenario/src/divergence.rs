@@ -1,0 +1,98 @@
+//! Implementations, and the divergences a scenario declares for them.
+//!
+//! A scenario's `[expect]` and its snapshots describe the reference. Another implementation
+//! (CPython) must agree with them, unless the scenario declares, in a `[divergence.IMPL]` table,
+//! that it differs, why (`reason`), where that is documented (`source`), and how: other
+//! expectations, or a run that must hang until its timeout. A declared divergence has its own
+//! snapshot (`NAME@FAMILY.IMPL.snap`), and the runner holds it to its declaration: a divergence
+//! that stops happening is reported, as an unexpected pass is in web-platform-tests.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::Backend;
+use crate::model::{Expectations, Scenario};
+
+/// An implementation of the chapter's primitives that scenarios run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Implementation {
+    /// The Rust reference (`harness exec`): what `[expect]` and the snapshots describe.
+    Reference,
+    /// CPython's own `multiprocessing`, `threading` and `subprocess` (`harness/cpython/`).
+    Cpython,
+}
+
+impl Implementation {
+    pub const ALL: [Implementation; 2] = [Implementation::Reference, Implementation::Cpython];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Implementation::Reference => "reference",
+            Implementation::Cpython => "cpython",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Implementation> {
+        Implementation::ALL.into_iter().find(|i| i.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Implementation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A documented, expected difference of one implementation from the reference.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Divergence {
+    pub implementation: Implementation,
+    /// Why the implementation differs, in a sentence.
+    pub reason: String,
+    /// A link to where the difference is documented (an issue, the docs).
+    pub source: String,
+    /// The backends it differs on (`None`: every backend the scenario runs on).
+    pub backends: Option<Vec<Backend>>,
+    /// The whole `[expect]` as it holds for this implementation: the scenario's, with each key
+    /// the divergence's `expect` table gives replaced.
+    pub expect: Option<Expectations>,
+    /// The run must hang: it is killed at its timeout, with these actors in these steps.
+    pub hang: Option<Hang>,
+    /// This implementation's run timeout, when it differs (a declared hang need not wait long).
+    pub timeout: Option<Duration>,
+}
+
+/// A run that never ends by itself, and where its actors are when it is killed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hang {
+    /// (actor instance, verb of the step it must be in)
+    pub at: Vec<(String, String)>,
+}
+
+impl Divergence {
+    pub fn applies_to(&self, backend: Backend) -> bool {
+        self.backends.as_ref().is_none_or(|b| b.contains(&backend))
+    }
+}
+
+impl Scenario {
+    /// The divergence declared for `implementation` on `backend`, if any.
+    pub fn divergence(&self, implementation: Implementation, backend: Backend) -> Option<&Divergence> {
+        self.divergences.iter().find(|d| d.implementation == implementation && d.applies_to(backend))
+    }
+
+    /// The scenario as `divergence` says it holds for its implementation: its expectations and
+    /// timeout in place of the reference's.
+    pub fn diverged(&self, divergence: &Divergence) -> Scenario {
+        let mut s = self.clone();
+        if let Some(e) = &divergence.expect {
+            s.expect = e.clone();
+        }
+        if let Some(t) = divergence.timeout {
+            s.timeout = t;
+        }
+        s
+    }
+}
