@@ -42,8 +42,6 @@ pub(crate) struct Actor {
     pub(crate) pools: HashMap<String, PoolState>,
     pub(crate) servers: HashMap<String, Server>,
     pub(crate) clients: HashMap<String, Client>,
-    /// The closed queues (CPython's `close` is per process; here per actor).
-    pub(crate) closed_queues: HashSet<String>,
     /// What `return` gave: a pool task's result.
     pub(crate) returned: Option<Value>,
     /// The message of the step that failed the actor, if one did.
@@ -117,7 +115,6 @@ impl Actor {
             pools: HashMap::new(),
             servers: HashMap::new(),
             clients: HashMap::new(),
-            closed_queues: HashSet::new(),
             returned: None,
             failure: None,
             quiet: 0,

@@ -37,9 +37,6 @@ fn manager_err(e: ManagerError) -> StepErr {
 
 impl Actor {
     pub(crate) fn local_queue(&self, name: &str) -> Result<&QueueRt, StepErr> {
-        if self.closed_queues.contains(name) {
-            return Err(StepErr::kind(ErrorKind::Closed, format!("queue `{name}` is closed")));
-        }
         self.world.queues.get(name).ok_or_else(|| self.unavailable(name))
     }
 

@@ -8,7 +8,7 @@ use procthread_scenario::{Backend, Scenario};
 use serde::{Deserialize, Serialize};
 
 use super::actor::Actor;
-use super::prims::QueueRt;
+use super::prims::{QueueRt, SharedPrim};
 use super::world::World;
 use crate::events::{EventKind, EventLog};
 
@@ -17,6 +17,7 @@ use crate::events::{EventKind, EventLog};
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Bundle {
     pub(crate) queues: Vec<(String, QueueRt)>,
+    pub(crate) prims: Vec<(String, SharedPrim)>,
     pub(crate) rendezvous: Vec<(String, Queue)>,
     pub(crate) variables: Vec<(String, i64)>,
     pub(crate) ends: Vec<(String, char, PipeEnd)>,

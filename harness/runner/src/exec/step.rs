@@ -80,10 +80,7 @@ impl Actor {
                 self.ends.remove(&(end.pipe.clone(), end.end));
             }
             StepKind::Close(CloseTarget::Pool(pool)) => self.close_pool(pool)?,
-            StepKind::Close(CloseTarget::Queue(queue)) => {
-                self.local_queue(queue)?.close()?;
-                self.closed_queues.insert(queue.clone());
-            }
+            StepKind::Close(CloseTarget::Queue(queue)) => self.local_queue(queue)?.close(),
             StepKind::Acquire { target, timeout } => {
                 let timeout = self.millis(timeout.as_ref())?;
                 self.prim(target)?.acquire(timeout)?;
@@ -92,16 +89,16 @@ impl Actor {
             StepKind::Sync { query, target } => {
                 let p = self.prim(target)?;
                 let value = match query {
-                    SyncQuery::Locked => p.locked()?,
-                    SyncQuery::IsSet => p.is_set()?,
-                    SyncQuery::NWaiting => p.n_waiting()?,
-                    SyncQuery::Broken => p.broken()?,
+                    SyncQuery::Locked => p.locked(),
+                    SyncQuery::IsSet => p.is_set(),
+                    SyncQuery::NWaiting => p.n_waiting(),
+                    SyncQuery::Broken => p.broken(),
                 };
                 // How many wait at a barrier depends on timing unless the scenario orders it.
                 self.observed(format!("{} {target}", step.kind.verb()), value, nondet);
             }
-            StepKind::Set(target) => self.prim(target)?.set()?,
-            StepKind::Clear(target) => self.prim(target)?.clear()?,
+            StepKind::Set(target) => self.prim(target)?.set(),
+            StepKind::Clear(target) => self.prim(target)?.clear(),
             StepKind::Wait { target, on, timeout } => {
                 let timeout = self.millis(timeout.as_ref())?;
                 let value = self.prim(target)?.wait(timeout)?;
@@ -117,8 +114,8 @@ impl Actor {
                 self.prim(condition)?.notify(n)?;
             }
             StepKind::NotifyAll(target) => self.prim(target)?.notify_all()?,
-            StepKind::Abort(target) => self.prim(target)?.abort()?,
-            StepKind::Reset(target) => self.prim(target)?.reset()?,
+            StepKind::Abort(target) => self.prim(target)?.abort(),
+            StepKind::Reset(target) => self.prim(target)?.reset(),
             StepKind::Add { variable, amount } => {
                 let amount = self.value(amount);
                 let n = as_int(&amount)

@@ -10,7 +10,7 @@ use procthread_scenario::{Backend, ResourceKind, Scenario, Scope};
 
 use super::children::Threads;
 use super::launch::Bundle;
-use super::prims::{Prim, QueueRt};
+use super::prims::{Prim, QueueRt, SharedPrim};
 use crate::events::EventLog;
 
 /// One process's view of the scenario's resources. Cloning shares them (threads); a child
@@ -22,6 +22,8 @@ pub(crate) struct World {
     pub(crate) log: Arc<EventLog>,
     pub(crate) queues: HashMap<String, QueueRt>,
     pub(crate) prims: HashMap<String, Prim>,
+    /// The primitives of `shared` scope, as handed on to child processes.
+    pub(crate) shared: HashMap<String, SharedPrim>,
     pub(crate) variables: HashMap<String, Arc<AtomicI64>>,
     pub(crate) locals: HashMap<String, Arc<Local<serde_json::Value>>>,
     /// Per manager: a queue holding its address once it is served.
@@ -39,6 +41,12 @@ impl World {
                 kind @ ResourceKind::Queue { scope: Scope::Shared, .. } => {
                     if let Some(q) = QueueRt::new(kind)? {
                         world.queues.insert(r.name.clone(), q);
+                    }
+                }
+                kind @ ResourceKind::Sync { scope: Scope::Shared, .. } => {
+                    if let Some(p) = SharedPrim::new(kind)? {
+                        world.prims.insert(r.name.clone(), p.prim());
+                        world.shared.insert(r.name.clone(), p);
                     }
                 }
                 ResourceKind::Manager { .. } => {
@@ -61,6 +69,7 @@ impl World {
             log,
             queues: HashMap::new(),
             prims: HashMap::new(),
+            shared: HashMap::new(),
             variables: HashMap::new(),
             locals: HashMap::new(),
             rendezvous: HashMap::new(),
@@ -98,6 +107,7 @@ impl World {
             |name: &String| matches!(self.scenario.resource(name).and_then(|r| r.kind.scope()), Some(Scope::Shared));
         Bundle {
             queues: self.queues.iter().filter(|(n, _)| shared(n)).map(|(n, q)| (n.clone(), q.clone())).collect(),
+            prims: self.shared.iter().map(|(n, p)| (n.clone(), p.clone())).collect(),
             rendezvous: self.rendezvous.iter().map(|(n, q)| (n.clone(), q.clone())).collect(),
             variables: self
                 .variables
@@ -118,6 +128,10 @@ impl World {
     ) -> std::io::Result<World> {
         let mut world = World::empty(scenario, backend, log);
         world.queues = bundle.queues.into_iter().collect();
+        for (name, p) in bundle.prims {
+            world.prims.insert(name.clone(), p.prim());
+            world.shared.insert(name, p);
+        }
         world.rendezvous = bundle.rendezvous.into_iter().collect();
         world.variables = bundle.variables.into_iter().map(|(n, v)| (n, Arc::new(AtomicI64::new(v)))).collect();
         world.fill_process_local()?;
