@@ -112,8 +112,9 @@ fn normalize_text(text: &str, labels: &HashMap<u32, String>) -> String {
     out
 }
 
-/// One event as a line of the trace (`None` for events a trace does not show).
-fn line(e: &Event, labels: &HashMap<u32, String>) -> Option<String> {
+/// One event as a line of the trace (`None` for events a trace does not show). An exit the
+/// scenario expects as `killed` reads `killed`: its code is -9 on Unix and -15 on Windows.
+fn line(scenario: &Scenario, e: &Event, labels: &HashMap<u32, String>) -> Option<String> {
     let value =
         |v: &serde_json::Value, nondet: bool| if nondet { "<nondeterministic>".to_string() } else { v.to_string() };
     let line = match &e.kind {
@@ -129,7 +130,11 @@ fn line(e: &Event, labels: &HashMap<u32, String>) -> Option<String> {
             format!("error  {verb}: {} (expected)", kind.as_deref().unwrap_or("error"))
         }
         EventKind::Error { line, verb, message, .. } => format!("error  line {line} ({verb}): {message}"),
-        EventKind::Exit { code } => format!("exit   {code}"),
+        EventKind::Exit { code } => {
+            let killed = scenario.expect.exit.iter().find(|(p, _)| p.matches(&e.actor)).map(|(_, x)| *x)
+                == Some(ExitExpect::Killed);
+            if killed && *code == kill_code() { "exit   killed".to_string() } else { format!("exit   {code}") }
+        }
         _ => return None,
     };
     // Continuation lines of multi-line output line up under the text.
@@ -146,7 +151,7 @@ pub fn normalize(scenario: &Scenario, backend: Backend, record: &RunRecord, verd
     let mut groups: BTreeMap<&str, (usize, Vec<String>)> = BTreeMap::new();
     for (actor, pool) in &order {
         let lines: Vec<String> =
-            record.events.iter().filter(|e| e.actor == *actor).filter_map(|e| line(e, &labels)).collect();
+            record.events.iter().filter(|e| e.actor == *actor).filter_map(|e| line(scenario, e, &labels)).collect();
         if pool.is_none()
             && let Some(group) = group_of(scenario, actor)
         {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::HashSet;
 
-use crate::model::{JoinTarget, Scenario, StepKind, StopTarget, literal_text, walk};
+use crate::model::{JoinTarget, NamePattern, Scenario, StepKind, StopTarget, literal_text, walk};
 
 /// How a scenario's actors (and pools) are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -74,13 +74,15 @@ impl std::fmt::Display for Backend {
 fn touches_a_sibling(scenario: &Scenario) -> Option<(String, String)> {
     for def in &scenario.actors {
         let steps = walk(&def.steps);
-        let own: HashSet<String> = steps
+        let made: Vec<&crate::template::Template> = steps
             .iter()
             .filter_map(|s| match &s.kind {
-                StepKind::Start { name, .. } | StepKind::Fork { name, .. } => literal_text(name),
+                StepKind::Start { name, .. } | StepKind::Fork { name, .. } => Some(name),
                 _ => None,
             })
             .collect();
+        let own: HashSet<String> = made.iter().filter_map(|n| literal_text(n)).collect();
+        let patterns: Vec<NamePattern> = made.iter().map(|n| NamePattern::new(n)).collect();
         for s in steps {
             let target = match &s.kind {
                 StepKind::Join { target: JoinTarget::Instance(t), .. }
@@ -91,6 +93,7 @@ fn touches_a_sibling(scenario: &Scenario) -> Option<(String, String)> {
             };
             if let Some(name) = literal_text(target)
                 && !own.contains(&name)
+                && !patterns.iter().any(|p| p.matches(&name))
             {
                 return Some((def.name.clone(), name));
             }

@@ -8,7 +8,7 @@ use procthread_scenario::{ErrorKind, ResourceKind, Step, Tasks};
 use serde_json::Value;
 
 use super::actor::{Actor, Outcome, StepErr};
-use super::launch::{TASK, TaskLaunch, TaskOut};
+use super::launch::{Bundle, TASK, TaskLaunch, TaskOut};
 use super::prims::not_available;
 use super::world::World;
 use crate::events::EventKind;
@@ -92,7 +92,9 @@ impl Actor {
                         instance: name.clone(),
                         item,
                         pool: pool.clone(),
-                        bundle: world.bundle(Vec::new()),
+                        // Queues and primitives travel only to a process being started (CPython
+                        // refuses them as a task's arguments too): a task gets the variables.
+                        bundle: Bundle { variables: world.bundle(Vec::new()).variables, ..Bundle::default() },
                     };
                     p.apply_async(&TASK, launch)
                 }
