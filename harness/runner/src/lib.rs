@@ -6,10 +6,12 @@ pub mod conformance;
 pub mod events;
 pub mod exec;
 pub mod implementation;
+pub mod matrix;
 pub mod os;
 pub mod outcome;
 pub mod run;
 pub mod snapshots;
+pub mod supervise;
 pub mod tool;
 
 /// Entry points this program's children may run: actors started as processes, pool tasks.

@@ -26,6 +26,8 @@ pub struct RunRecord {
     pub timed_out: bool,
     /// Processes of the run were still alive after its executor ended.
     pub leftovers: bool,
+    /// Set when the run's trace reached its limit (`events::TRACE_LIMIT`): the reason it fails.
+    pub trace_over_limit: Option<String>,
     /// The end of the executor's stderr, for failure messages.
     pub stderr_tail: String,
     pub elapsed_ms: u128,
@@ -272,6 +274,9 @@ fn judge_end(scenario: &Scenario, record: &RunRecord, v: &mut Verdict) {
     if record.leftovers {
         v.failures.push("processes of the run were still alive after its executor ended (killed now)".into());
     }
+    if let Some(why) = &record.trace_over_limit {
+        v.failures.push(why.clone());
+    }
 }
 
 /// A scenario that documents a hang: the run must time out, with every actor still running in
@@ -509,6 +514,7 @@ mod tests {
             executor_code: Some(0),
             timed_out: false,
             leftovers: false,
+            trace_over_limit: None,
             stderr_tail: String::new(),
             elapsed_ms: 0,
         }

@@ -29,8 +29,7 @@ pub(crate) fn queue_name(q: &QueueRef) -> String {
 fn manager_err(e: ManagerError) -> StepErr {
     match e {
         ManagerError::AuthRefused => StepErr::kind(ErrorKind::AuthRefused, e.to_string()),
-        ManagerError::Empty(_) => StepErr::kind(ErrorKind::Timeout, e.to_string()),
-        ManagerError::Channel(c) => channel(c),
+        ManagerError::Empty(_) | ManagerError::NoReply { .. } => StepErr::kind(ErrorKind::Timeout, e.to_string()),
         other => StepErr::other(other.to_string()),
     }
 }
@@ -125,7 +124,7 @@ impl Actor {
                 server.shutdown();
                 Ok(())
             }
-            Some(Server::Process(mut p)) => {
+            Some(Server::Process(p)) => {
                 self.client(m)?.shutdown().map_err(manager_err)?;
                 self.clients.remove(m);
                 p.join().map(|_| ()).map_err(|e| StepErr::other(e.to_string()))
@@ -141,7 +140,6 @@ impl Actor {
             if self.shutdown(&m).is_err()
                 && let Some(Server::Process(p)) = self.servers.remove(&m)
             {
-                let mut p = p;
                 let _ = p.kill();
                 let _ = p.join();
             }

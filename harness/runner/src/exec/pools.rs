@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use super::actor::{Actor, Outcome, StepErr};
 use super::launch::{Bundle, TASK, TaskLaunch, TaskOut};
-use super::prims::not_available;
 use super::world::World;
 use crate::events::EventKind;
 
@@ -28,6 +27,8 @@ struct TaskRec {
 pub(crate) struct PoolState {
     rt: PoolRt,
     tasks: Vec<TaskRec>,
+    /// Tasks named so far (`ACTOR-N` counts every task of the pool, `imap`'s too).
+    named: usize,
     closed: bool,
 }
 
@@ -44,15 +45,15 @@ impl Actor {
             } else {
                 PoolRt::Threads(ThreadPool::new(size).map_err(|e| cannot(e.to_string()))?)
             };
-            self.pools.insert(name.to_string(), PoolState { rt, tasks: Vec::new(), closed: false });
+            self.pools.insert(name.to_string(), PoolState { rt, tasks: Vec::new(), named: 0, closed: false });
         }
         self.pools.get_mut(name).ok_or_else(|| StepErr::other("pool vanished"))
     }
 
-    /// One task per item; returns their instance names.
-    pub(crate) fn submit(&mut self, tasks: &Tasks) -> Result<Vec<String>, StepErr> {
+    /// The items of `tasks` with their task names (`as` rendered per item, or `ACTOR-N`).
+    fn named_items(&mut self, tasks: &Tasks) -> Result<Vec<(Value, String)>, StepErr> {
         let items: Vec<Value> = tasks.items.iter().map(|i| self.value(i)).collect();
-        let names: Vec<String> = items
+        let given: Vec<Option<String>> = items
             .iter()
             .map(|item| {
                 tasks.name.as_ref().map(|t| {
@@ -62,42 +63,38 @@ impl Actor {
                     n
                 })
             })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .map(|n| n.unwrap_or_default())
             .collect();
-        let world = self.world.clone();
         let pool = tasks.pool.clone();
         let state = self.pool_state(&pool)?;
         if state.closed {
             return Err(StepErr::kind(ErrorKind::Closed, format!("pool `{pool}` is closed: no new tasks")));
         }
-        let mut out = Vec::new();
-        for (item, name) in items.into_iter().zip(names) {
-            let name = if name.is_empty() { format!("{}-{}", tasks.actor, state.tasks.len()) } else { name };
-            if state.tasks.iter().any(|t| t.name == name) {
+        let mut out: Vec<(Value, String)> = Vec::new();
+        for (item, given) in items.into_iter().zip(given) {
+            let name = given.unwrap_or_else(|| format!("{}-{}", tasks.actor, state.named));
+            state.named += 1;
+            if state.tasks.iter().any(|t| t.name == name) || out.iter().any(|(_, n)| *n == name) {
                 return Err(StepErr::kind(ErrorKind::AlreadyStarted, format!("a task named `{name}` already exists")));
             }
+            out.push((item, name));
+        }
+        Ok(out)
+    }
+
+    /// One task per item; returns their instance names.
+    pub(crate) fn submit(&mut self, tasks: &Tasks) -> Result<Vec<String>, StepErr> {
+        let named = self.named_items(tasks)?;
+        let world = self.world.clone();
+        let pool = tasks.pool.clone();
+        let state = self.pool_state(&pool)?;
+        let mut out = Vec::new();
+        for (item, name) in named {
             let handle = match &state.rt {
                 PoolRt::Threads(tp) => {
                     let (world, def, instance, pool) = (world.clone(), tasks.actor.clone(), name.clone(), pool.clone());
                     tp.apply_async(move || run_task(world, &def, &instance, item, &pool))
                 }
-                PoolRt::Processes(p) => {
-                    let launch = TaskLaunch {
-                        scenario: (*world.scenario).clone(),
-                        backend: world.backend,
-                        events: world.log.path().to_path_buf(),
-                        def: tasks.actor.clone(),
-                        instance: name.clone(),
-                        item,
-                        pool: pool.clone(),
-                        // Queues and primitives travel only to a process being started (CPython
-                        // refuses them as a task's arguments too): a task gets the variables.
-                        bundle: Bundle { variables: world.bundle(Vec::new()).variables, ..Bundle::default() },
-                    };
-                    p.apply_async(&TASK, launch)
-                }
+                PoolRt::Processes(p) => p.apply_async(&TASK, task_launch(&world, &tasks.actor, &name, item, &pool)),
             }
             .map_err(|e| match e {
                 PoolError::Closed => StepErr::kind(ErrorKind::Closed, e.to_string()),
@@ -142,7 +139,7 @@ impl Actor {
                             format!("`{name}` gave no result within {waited} ms"),
                         ));
                     }
-                    other => task.outcome = Some(other),
+                    other => task.outcome = Some(other.cloned()),
                 }
             }
             values.push(task_value(name, task.outcome.as_ref())?);
@@ -150,10 +147,42 @@ impl Actor {
         Ok(values)
     }
 
-    /// `imap`: the body once per result, in order, as results arrive.
+    /// `imap`: the body once per result, in order, as each arrives (`{value}` the result). The
+    /// pool is the iteration's while it lasts: its body cannot use the same pool.
     pub(crate) fn imap(&mut self, tasks: &Tasks, body: &[Step]) -> Result<(), Outcome> {
-        let _ = (tasks, body);
-        Err(Outcome::Own(not_available("Pool::imap")))
+        let named = self.named_items(tasks)?;
+        let pool = tasks.pool.clone();
+        let mut state = self.pools.remove(&pool).ok_or_else(|| StepErr::other("pool vanished"))?;
+        let names: Vec<String> = named.iter().map(|(_, n)| n.clone()).collect();
+        let world = self.world.clone();
+        let r = (|| -> Result<(), Outcome> {
+            let mut results = match &state.rt {
+                PoolRt::Threads(tp) => {
+                    let (world, def, pool) = (world.clone(), tasks.actor.clone(), pool.clone());
+                    tp.imap(move |(item, name): (Value, String)| run_task(world.clone(), &def, &name, item, &pool), named)
+                }
+                PoolRt::Processes(p) => {
+                    let launches: Vec<TaskLaunch> = named
+                        .into_iter()
+                        .map(|(item, name)| task_launch(&world, &tasks.actor, &name, item, &pool))
+                        .collect();
+                    p.imap(&TASK, launches)
+                }
+            }
+            .map_err(|e| StepErr::other(format!("cannot run imap on `{pool}`: {e}")))?;
+            for name in &names {
+                let outcome = results.next().unwrap_or(Err(PoolError::Terminated));
+                record_exit(&self.world, name, &pool, &outcome);
+                let value = task_value(name, Some(&outcome))?;
+                self.received(format!("imap {pool}"), value, false);
+                self.steps(body).map_err(Outcome::Nested)?;
+            }
+            Ok(())
+        })();
+        // Tasks already ended are recorded; the pool is back for `close` and `join`.
+        state.tasks.retain(|t| !names.contains(&t.name));
+        self.pools.insert(pool, state);
+        r
     }
 
     pub(crate) fn close_pool(&mut self, pool: &str) -> Result<(), StepErr> {
@@ -192,17 +221,38 @@ impl Actor {
             PoolRt::Processes(p) => p.join(),
         };
         for mut task in state.tasks {
-            let outcome = task.outcome.take().unwrap_or_else(|| task.handle.get(None));
-            let code = match outcome {
-                Ok(out) => out.code,
-                Err(PoolError::WorkerDied { exitcode, .. }) => exitcode,
-                Err(PoolError::Terminated) => continue,
-                Err(_) => 1,
-            };
-            self.world.log.record(&task.name, Some(pool), EventKind::Exit { code });
+            let outcome = task.outcome.take().unwrap_or_else(|| task.handle.get(None).cloned());
+            record_exit(&self.world, &task.name, pool, &outcome);
         }
         joined.map_err(|e| StepErr::other(e.to_string()))
     }
+}
+
+/// What a process pool's worker is given for one task: the variables, and no handles (queues
+/// and primitives travel only to a process being started; CPython refuses them as a task's
+/// arguments too).
+fn task_launch(world: &World, def: &str, name: &str, item: Value, pool: &str) -> TaskLaunch {
+    TaskLaunch {
+        scenario: (*world.scenario).clone(),
+        backend: world.backend,
+        events: world.log.path().to_path_buf(),
+        def: def.to_string(),
+        instance: name.to_string(),
+        item,
+        pool: pool.to_string(),
+        bundle: Bundle { variables: world.bundle(Vec::new()).variables, ..Bundle::default() },
+    }
+}
+
+/// How a task ended, as its `Exit` event (none for a task a terminated pool dropped).
+fn record_exit(world: &World, name: &str, pool: &str, outcome: &Result<TaskOut, PoolError>) {
+    let code = match outcome {
+        Ok(out) => out.code,
+        Err(PoolError::WorkerDied { exitcode, .. }) => *exitcode,
+        Err(PoolError::Terminated) => return,
+        Err(_) => 1,
+    };
+    world.log.record(name, Some(pool), EventKind::Exit { code });
 }
 
 /// A task's result as `{value}`, or its failure as a step error of the language's kinds.
@@ -215,7 +265,7 @@ fn task_value(name: &str, outcome: Option<&Result<TaskOut, PoolError>>) -> Resul
         Some(Err(e @ PoolError::WorkerDied { .. })) => {
             Err(StepErr::kind(ErrorKind::WorkerDied, format!("task `{name}`: {e}")))
         }
-        Some(Err(e @ PoolError::Panicked(_))) => {
+        Some(Err(e @ (PoolError::Panicked { .. } | PoolError::TaskFailed { .. }))) => {
             Err(StepErr::kind(ErrorKind::TaskFailed, format!("task `{name}`: {e}")))
         }
         Some(Err(e)) => Err(StepErr::other(format!("task `{name}`: {e}"))),

@@ -15,11 +15,6 @@ use serde_json::Value;
 
 use super::actor::StepErr;
 
-/// A step that needs what the reference crate lacks.
-pub(crate) fn not_available(what: &str) -> StepErr {
-    StepErr::other(format!("not available yet: {what} (the reference crate `procthread` does not provide it yet)"))
-}
-
 /// A queue resource as one process holds it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum QueueRt {

@@ -164,7 +164,7 @@ fn hang(node: &Sp<Node>, known: &Known, sink: &mut Sink<'_>) -> Option<Hang> {
     let verbs: Vec<&str> = super::steps::VERBS.iter().map(|(v, _)| *v).collect();
     let mut at = Vec::new();
     for (k, v) in f.rest() {
-        if !known.instances.contains(&k.v) {
+        if !known.is_instance(&k.v) {
             let names: Vec<&str> = known.instances.iter().map(String::as_str).collect();
             sink.error(
                 &k.span,

@@ -53,6 +53,11 @@ fn set_flag(fd: &impl AsFd, flag: OFlag) -> io::Result<()> {
     Ok(())
 }
 
+/// Makes a pipe's read end non-blocking (a read with nothing to read returns `WouldBlock`).
+pub(crate) fn set_nonblocking(reader: &PipeReader) -> io::Result<()> {
+    set_flag(reader, OFlag::O_NONBLOCK)
+}
+
 /// Bytes written to the pipe and not yet read (`FIONREAD`).
 pub(crate) fn unread(writer: &PipeWriter) -> io::Result<usize> {
     let mut n: libc::c_int = 0;

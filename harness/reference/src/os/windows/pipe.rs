@@ -41,6 +41,12 @@ pub(crate) fn message_pipe() -> io::Result<(PipeReader, PipeWriter)> {
 }
 
 /// Unknown on Windows: callers treat it as "the pipe may be full".
+/// Anonymous pipes have no non-blocking mode worth relying on here; callers that drain a pipe
+/// on Windows first check what is available.
+pub(crate) fn set_nonblocking(_reader: &PipeReader) -> io::Result<()> {
+    Ok(())
+}
+
 pub(crate) fn unread(_writer: &PipeWriter) -> io::Result<usize> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
 }

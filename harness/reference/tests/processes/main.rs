@@ -2,6 +2,8 @@
 //! spawned child dispatches to its entry first thing, and runs its tests on the main thread so
 //! that forking happens from a single-threaded process (nextest runs each test in its own process).
 
+mod hardening;
+
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -142,7 +144,7 @@ fn tool_argv(args: &[&str]) -> Vec<String> {
 }
 
 fn main() {
-    procthread::dispatch(REGISTRY);
+    procthread::dispatch_all(&[REGISTRY, hardening::REGISTRY]);
     let argv: Vec<String> = std::env::args().collect();
     if argv.get(1).map(String::as_str) == Some(TOOL_FLAG) {
         tool(&argv[2..]);
@@ -166,11 +168,14 @@ fn main() {
             ("pool_replaces_killed_worker", pool_replaces_killed_worker),
             ("pool_terminate_and_unknown_task", pool_terminate_and_unknown_task),
         ];
-        for (name, f) in per_method {
+        for (name, f) in per_method.into_iter().chain(hardening::per_method()) {
             let trial = Trial::test(format!("{name}::{m}"), move || f(method));
             trials.push(trial.with_ignored_flag(!method.is_available()));
         }
     }
+    trials.push(Trial::test("forged_child_flag_is_refused", hardening::forged_child_flag_is_refused));
+    #[cfg(target_os = "linux")]
+    trials.push(Trial::test("forged_boot_channels_are_refused", hardening::forged_boot_channels_are_refused));
     trials.push(Trial::test("manager_master_and_worker_processes", manager_master_and_worker_processes));
     trials.push(Trial::test("subprocess_call_and_exit_codes", subprocess_call_and_exit_codes));
     trials.push(Trial::test("subprocess_communicate", subprocess_communicate));
@@ -211,31 +216,31 @@ fn runs_entry_with_args_and_names(method: StartMethod) -> Result<(), Failed> {
     check(name == "worker-1", name)?;
     check(ppid == Some(std::process::id()), format!("ppid {ppid:?}"))?;
     check(p.join()? == 0, "exit 0")?;
-    check(p.exitcode() == Some(0) && !p.is_alive(), "exitcode after join")?;
+    check(p.exitcode() == Some(0) && !p.is_alive()?, "exitcode after join")?;
     check(matches!(p.start(), Err(ProcessError::AlreadyStarted { .. })), "second start refused")
 }
 
 fn exit_code_is_returned(method: StartMethod) -> Result<(), Failed> {
-    let mut p = started(&EXIT_WITH, 3, method)?;
+    let p = started(&EXIT_WITH, 3, method)?;
     check(p.join()? == 3, "exit code 3")?;
     check(p.panic_message().is_none(), "no panic")
 }
 
 fn panic_gives_exit_1_and_message(method: StartMethod) -> Result<(), Failed> {
-    let mut p = started(&PANIC_WITH, "something broke".to_string(), method)?;
+    let p = started(&PANIC_WITH, "something broke".to_string(), method)?;
     check(p.join()? == 1, "exit code 1")?;
-    check(p.panic_message() == Some("something broke"), format!("{:?}", p.panic_message()))
+    check(p.panic_message().as_deref() == Some("something broke"), format!("{:?}", p.panic_message()))
 }
 
 fn terminate_and_kill_and_join_timeout(method: StartMethod) -> Result<(), Failed> {
-    let mut p = started(&SLEEP_FOREVER, (), method)?;
+    let p = started(&SLEEP_FOREVER, (), method)?;
     check(p.join_timeout(Duration::from_millis(100))?.is_none(), "still running")?;
-    check(p.is_alive(), "alive")?;
+    check(p.is_alive()?, "alive")?;
     p.terminate()?;
     let code = p.join_timeout(Duration::from_secs(10))?;
     check(code == Some(-15), format!("terminate gives -15, got {code:?}"))?;
-    check(!p.is_alive(), "dead")?;
-    let mut p = started(&SLEEP_FOREVER, (), method)?;
+    check(!p.is_alive()?, "dead")?;
+    let p = started(&SLEEP_FOREVER, (), method)?;
     p.kill()?;
     let code = p.join()?;
     let expected = if cfg!(windows) { -15 } else { -9 };
@@ -244,8 +249,8 @@ fn terminate_and_kill_and_join_timeout(method: StartMethod) -> Result<(), Failed
 
 fn queue_writer_reader_terminate(method: StartMethod) -> Result<(), Failed> {
     let (q, out) = (Queue::new()?, Queue::new()?);
-    let mut writer = started(&WRITER, q.clone(), method)?;
-    let mut reader = started(&READER, (q.clone(), out.clone()), method)?;
+    let writer = started(&WRITER, q.clone(), method)?;
+    let reader = started(&READER, (q.clone(), out.clone()), method)?;
     check(writer.join()? == 0, "writer exit 0")?;
     let got: Vec<String> = (0..3).map(|_| out.get_timeout(Duration::from_secs(20))).collect::<Result<_, _>>()?;
     check(got == ["Get A from queue.", "Get B from queue.", "Get C from queue."], format!("{got:?}"))?;
@@ -261,7 +266,7 @@ fn queue_writer_reader_terminate(method: StartMethod) -> Result<(), Failed> {
 
 fn pipe_values_then_eof(method: StartMethod) -> Result<(), Failed> {
     let (mine, theirs) = pipe()?;
-    let mut p = started(&PIPE_SENDER, theirs, method)?;
+    let p = started(&PIPE_SENDER, theirs, method)?;
     let first: (String, Vec<i32>) = mine.recv_timeout(Duration::from_secs(20))?;
     check(first == ("hello".to_string(), vec![1, 2, 3]), format!("{first:?}"))?;
     check(mine.recv::<i32>()? == 42, "second value")?;
@@ -273,7 +278,7 @@ fn child_sees_eof_when_parent_closes(method: StartMethod) -> Result<(), Failed> 
     let (mine, theirs) = pipe()?;
     // Another pipe the child must not keep a copy of (fork copies every descriptor).
     let (_other_a, _other_b) = pipe()?;
-    let mut p = started(&WAIT_FOR_EOF, theirs, method)?;
+    let p = started(&WAIT_FOR_EOF, theirs, method)?;
     drop(mine);
     let code = p.join_timeout(Duration::from_secs(20))?;
     if code.is_none() {
@@ -285,7 +290,7 @@ fn child_sees_eof_when_parent_closes(method: StartMethod) -> Result<(), Failed> 
 fn oversize_message_refused_in_child(method: StartMethod) -> Result<(), Failed> {
     let (mine, theirs) = pipe()?;
     let theirs = theirs.with_limit(1000);
-    let mut p = started(&SEND_TOO_BIG, (theirs, 5000), method)?;
+    let p = started(&SEND_TOO_BIG, (theirs, 5000), method)?;
     let next: String = mine.recv_timeout(Duration::from_secs(20))?;
     check(next == "after", "the refused message left nothing in the pipe")?;
     check(p.join()? == 0, "child saw TooLarge")
@@ -298,7 +303,8 @@ fn overlap(spans: &[(u32, u128, u128)]) -> usize {
 fn pool_bounds_and_reuses_workers(method: StartMethod) -> Result<(), Failed> {
     let mut pool = Pool::with_method(4, method)?;
     let handles: Vec<_> = (0..5).map(|_| pool.apply_async(&TIMED_TASK, 300)).collect::<Result<_, _>>()?;
-    let spans: Vec<_> = handles.iter().map(|h| h.get(Some(Duration::from_secs(30)))).collect::<Result<_, _>>()?;
+    let spans: Vec<_> =
+        handles.iter().map(|h| h.get(Some(Duration::from_secs(30))).copied()).collect::<Result<_, _>>()?;
     pool.close();
     pool.join()?;
     let mut pids: Vec<u32> = spans.iter().map(|s| s.0).collect();
@@ -314,10 +320,13 @@ fn pool_bounds_and_reuses_workers(method: StartMethod) -> Result<(), Failed> {
 fn pool_task_panic_is_an_error(method: StartMethod) -> Result<(), Failed> {
     let mut pool = Pool::with_method(2, method)?;
     let bad = pool.apply_async(&PANIC_TASK, ())?;
-    check(
-        bad.get(Some(Duration::from_secs(20))) == Err(PoolError::Panicked("task failed on purpose".into())),
-        "panic",
-    )?;
+    match bad.get(Some(Duration::from_secs(20))) {
+        Err(PoolError::Panicked { message, remote }) => {
+            check(message == "task failed on purpose", message)?;
+            check(remote.contains("panicked at") && remote.contains("processes/main.rs"), remote)?;
+        }
+        other => return Err(format!("expected a panic, got {other:?}").into()),
+    }
     check(pool.map(&SQUARE, 0..6)? == vec![0, 1, 4, 9, 16, 25], "map after a panic")?;
     pool.close();
     Ok(pool.join()?)
@@ -328,15 +337,17 @@ fn pool_replaces_killed_worker(method: StartMethod) -> Result<(), Failed> {
     let before = pool.worker_pids();
     #[cfg(unix)]
     {
-        let dead = pool.apply_async(&KILL_SELF, ())?.get(Some(Duration::from_secs(20)));
+        let dead = pool.apply(&KILL_SELF, ());
         check(matches!(dead, Err(PoolError::WorkerDied { exitcode: -9, .. })), format!("{dead:?}"))?;
     }
     #[cfg(windows)]
     {
-        // No self-SIGKILL on Windows: kill a worker from outside.
+        // No self-SIGKILL on Windows: kill the workers from outside (whichever runs the task).
         let h = pool.apply_async(&TIMED_TASK, 5000)?;
         std::thread::sleep(Duration::from_millis(300));
-        let _ = std::process::Command::new("taskkill").args(["/F", "/PID", &before[0].to_string()]).status();
+        for pid in &before {
+            let _ = std::process::Command::new("taskkill").args(["/F", "/PID", &pid.to_string()]).status();
+        }
         check(matches!(h.get(Some(Duration::from_secs(20))), Err(PoolError::WorkerDied { .. })), "died")?;
     }
     check(pool.map(&SQUARE, 0..8)? == (0..8).map(|n| n * n).collect::<Vec<i64>>(), "pool goes on")?;
@@ -348,7 +359,7 @@ fn pool_replaces_killed_worker(method: StartMethod) -> Result<(), Failed> {
 
 fn pool_terminate_and_unknown_task(method: StartMethod) -> Result<(), Failed> {
     let mut pool = Pool::with_method(1, method)?;
-    let unknown = pool.apply_async(&UNREGISTERED, ())?.get(Some(Duration::from_secs(20)));
+    let unknown = pool.apply(&UNREGISTERED, ());
     check(unknown == Err(PoolError::UnknownTask("unregistered".into())), format!("{unknown:?}"))?;
     let running = pool.apply_async(&TIMED_TASK, 10_000)?;
     let queued = pool.apply_async(&SQUARE, 3)?;
@@ -369,9 +380,9 @@ fn manager_master_and_worker_processes() -> Result<(), Failed> {
     for n in 1..=10i64 {
         master.queue("task").put(&n)?;
     }
-    let mut intruder = started(&MANAGER_WORKER, (addr.clone(), b"wrong".to_vec()), StartMethod::Spawn)?;
+    let intruder = started(&MANAGER_WORKER, (addr.clone(), b"wrong".to_vec()), StartMethod::Spawn)?;
     check(intruder.join()? == 7, "wrong key refused in the worker")?;
-    let mut worker = started(&MANAGER_WORKER, (addr, b"abc".to_vec()), StartMethod::Spawn)?;
+    let worker = started(&MANAGER_WORKER, (addr, b"abc".to_vec()), StartMethod::Spawn)?;
     let mut results = Vec::new();
     for _ in 0..10 {
         results.push(master.queue("result").get::<String>(Some(Duration::from_secs(20)))?);

@@ -6,7 +6,6 @@ use std::io::{Read, Write};
 use std::time::Instant;
 
 use procthread::{Entry, PipeEnd, Process, Queue, StartMethod, Task};
-use serde::{Deserialize, Serialize};
 
 /// The argument that makes the harness exit at once: the "same binary" the floor spawns.
 pub const EXIT_NOW: &str = "--exit-now";
@@ -16,22 +15,66 @@ pub static NOOP_TASK: Task<u64, u64> = Task::new("bench::noop-task", |x| x);
 pub static BURN_TASK: Task<u64, u64> = Task::new("bench::burn", burn);
 
 /// Echoes every message from one queue to another until it receives `null`.
-pub static QUEUE_ECHO: Entry<(Queue, Queue)> = Entry::new("bench::queue-echo", |(rx, tx)| {
+pub static QUEUE_ECHO: Entry<(Queue, Queue)> = Entry::new("bench::queue-echo", queue_echo);
+
+/// Echoes every message on a pipe end until EOF.
+pub static PIPE_ECHO: Entry<PipeEnd> = Entry::new("bench::pipe-echo", pipe_echo);
+
+fn queue_echo((rx, tx): (Queue, Queue)) {
     while let Ok(Some(msg)) = rx.get::<Option<String>>() {
         if tx.put(&msg).is_err() {
             return;
         }
     }
-});
+}
 
-/// Echoes every message on a pipe end until EOF.
-pub static PIPE_ECHO: Entry<PipeEnd> = Entry::new("bench::pipe-echo", |end| {
+fn pipe_echo(end: PipeEnd) {
     while let Ok(msg) = end.recv::<String>() {
         if end.send(&msg).is_err() {
             return;
         }
     }
-});
+}
+
+/// Where the echo of a round trip runs: a process started by fork or spawn, or a thread of
+/// this process (the same primitive between threads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    Process(StartMethod),
+    Thread,
+}
+
+/// A running echo, ended by the round trip's `Drop` (which first tells it to stop).
+#[derive(Debug)]
+enum Echo {
+    Process(Process),
+    Thread(std::thread::JoinHandle<()>),
+}
+
+impl Echo {
+    fn start<A: serde::Serialize + serde::de::DeserializeOwned + Send + 'static>(
+        peer: Peer,
+        entry: &'static Entry<A>,
+        run: fn(A),
+        args: A,
+    ) -> Echo {
+        match peer {
+            Peer::Process(method) => {
+                let mut child = Process::new(entry, args).start_method(method).daemon(true);
+                child.start().expect("start echo");
+                Echo::Process(child)
+            }
+            Peer::Thread => Echo::Thread(std::thread::spawn(move || run(args))),
+        }
+    }
+
+    fn wait(self) {
+        match self {
+            Echo::Process(p) => drop(p.join()),
+            Echo::Thread(t) => drop(t.join()),
+        }
+    }
+}
 
 /// Puts `count` small messages on the queue as fast as it can.
 pub static QUEUE_FLOOD: Entry<(Queue, u64)> = Entry::new("bench::queue-flood", |(q, count)| {
@@ -128,20 +171,19 @@ unsafe fn libc_exit() -> ! {
     unsafe { _exit(0) }
 }
 
-/// A reference queue round trip with an echo process.
+/// A reference queue round trip with an echo process or thread.
 #[derive(Debug)]
 pub struct QueueRoundTrip {
     to: Queue,
     from: Queue,
-    child: Process,
+    echo: Option<Echo>,
 }
 
 impl QueueRoundTrip {
-    pub fn start(method: StartMethod) -> QueueRoundTrip {
+    pub fn start(peer: Peer) -> QueueRoundTrip {
         let (to, from) = (Queue::new().expect("queue"), Queue::new().expect("queue"));
-        let mut child = Process::new(&QUEUE_ECHO, (to.clone(), from.clone())).start_method(method).daemon(true);
-        child.start().expect("start echo");
-        QueueRoundTrip { to, from, child }
+        let echo = Echo::start(peer, &QUEUE_ECHO, queue_echo, (to.clone(), from.clone()));
+        QueueRoundTrip { to, from, echo: Some(echo) }
     }
 
     pub fn round_trip(&self, msg: &str) {
@@ -154,23 +196,24 @@ impl QueueRoundTrip {
 impl Drop for QueueRoundTrip {
     fn drop(&mut self) {
         let _ = self.to.put(&None::<String>);
-        let _ = self.child.join();
+        if let Some(echo) = self.echo.take() {
+            echo.wait();
+        }
     }
 }
 
-/// A reference pipe round trip with an echo process.
+/// A reference pipe round trip with an echo process or thread.
 #[derive(Debug)]
 pub struct PipeRoundTrip {
     end: Option<PipeEnd>,
-    child: Process,
+    echo: Option<Echo>,
 }
 
 impl PipeRoundTrip {
-    pub fn start(method: StartMethod) -> PipeRoundTrip {
+    pub fn start(peer: Peer) -> PipeRoundTrip {
         let (mine, theirs) = procthread::pipe().expect("pipe");
-        let mut child = Process::new(&PIPE_ECHO, theirs).start_method(method).daemon(true);
-        child.start().expect("start echo");
-        PipeRoundTrip { end: Some(mine), child }
+        let echo = Echo::start(peer, &PIPE_ECHO, pipe_echo, theirs);
+        PipeRoundTrip { end: Some(mine), echo: Some(echo) }
     }
 
     pub fn round_trip(&self, msg: &str) {
@@ -183,8 +226,54 @@ impl PipeRoundTrip {
 
 impl Drop for PipeRoundTrip {
     fn drop(&mut self) {
+        // Closing our end is the echo's EOF.
         self.end = None;
-        let _ = self.child.join();
+        if let Some(echo) = self.echo.take() {
+            echo.wait();
+        }
+    }
+}
+
+/// The OS floor for a round trip between two threads: raw bytes over two pipes to an echo
+/// thread of this process.
+#[derive(Debug)]
+pub struct RawPipeThreadRoundTrip {
+    to: Option<std::io::PipeWriter>,
+    from: std::io::PipeReader,
+    echo: Option<std::thread::JoinHandle<()>>,
+    buf: Vec<u8>,
+}
+
+impl RawPipeThreadRoundTrip {
+    pub fn start(size: usize) -> RawPipeThreadRoundTrip {
+        use std::io::{Read, Write};
+        let (mut echo_in, to) = std::io::pipe().expect("pipe");
+        let (from, mut echo_out) = std::io::pipe().expect("pipe");
+        let echo = std::thread::spawn(move || {
+            let mut buf = vec![0u8; size];
+            while echo_in.read_exact(&mut buf).is_ok() {
+                if echo_out.write_all(&buf).is_err() {
+                    break;
+                }
+            }
+        });
+        RawPipeThreadRoundTrip { to: Some(to), from, echo: Some(echo), buf: vec![b'x'; size] }
+    }
+
+    pub fn round_trip(&mut self) {
+        use std::io::{Read, Write};
+        self.to.as_mut().expect("open").write_all(&self.buf).expect("write");
+        self.from.read_exact(&mut self.buf).expect("read");
+    }
+}
+
+impl Drop for RawPipeThreadRoundTrip {
+    fn drop(&mut self) {
+        // Closing our write end ends the echo's loop.
+        self.to = None;
+        if let Some(echo) = self.echo.take() {
+            let _ = echo.join();
+        }
     }
 }
 
@@ -285,14 +374,4 @@ pub fn raw_pipe_throughput(count: u64) -> f64 {
             count as f64 / secs
         }
     }
-}
-
-/// What a measurement sends back to the report.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Series {
-    pub label: String,
-    /// For sweeps: the message size or worker count.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub x: Option<f64>,
-    pub samples: Vec<f64>,
 }
