@@ -159,7 +159,10 @@ impl Actor {
             let mut results = match &state.rt {
                 PoolRt::Threads(tp) => {
                     let (world, def, pool) = (world.clone(), tasks.actor.clone(), pool.clone());
-                    tp.imap(move |(item, name): (Value, String)| run_task(world.clone(), &def, &name, item, &pool), named)
+                    tp.imap(
+                        move |(item, name): (Value, String)| run_task(world.clone(), &def, &name, item, &pool),
+                        named,
+                    )
                 }
                 PoolRt::Processes(p) => {
                     let launches: Vec<TaskLaunch> = named
