@@ -231,8 +231,19 @@ pub fn judge(scenario: &Scenario, backend: Backend, record: &RunRecord) -> Verdi
     let mut v = Verdict::default();
     let events = &record.events;
     judge_end(scenario, record, &mut v);
+    // An actor expected to end with a non-zero code (or `crashed`) fails a step by design.
+    let fails_by_design = |actor: &str| {
+        scenario
+            .expect
+            .exit
+            .iter()
+            .find(|(p, _)| p.matches(actor))
+            .is_some_and(|(_, x)| matches!(x, ExitExpect::Crashed) || matches!(x, ExitExpect::Code(c) if *c != 0))
+    };
     for e in events {
-        if let EventKind::Error { line, verb, message, expected: false, .. } = &e.kind {
+        if let EventKind::Error { line, verb, message, expected: false, .. } = &e.kind
+            && !fails_by_design(&e.actor)
+        {
             v.failures.push(format!("actor `{}` failed at line {line} ({verb}): {message}", e.actor));
         }
     }
@@ -587,6 +598,32 @@ mod tests {
         assert_eq!(v.failures, ["`r` hung at line 7 (print), expected in `get`"]);
         let v = judge(&s, Backend::Thread, &record(vec![]));
         assert_eq!(v.failures, ["the run was expected to hang (time out after 500ms), but it ended"]);
+    }
+
+    #[test]
+    fn an_actor_expected_to_fail_may_fail_a_step() {
+        let s = parse(
+            "[actors.main]\nsteps = [ { start = \"w\" }, { start = \"x\" } ]\n[actors.w]\nsteps = []\n[actors.x]\nsteps = []\n\
+             [expect]\nexit = { w = 1 }\n",
+        );
+        let error = |a: &str| {
+            ev(
+                a,
+                1,
+                EventKind::Error { line: 5, verb: "get".into(), kind: None, message: "boom".into(), expected: false },
+            )
+        };
+        let r = record(vec![
+            error("w"),
+            ev("w", 1, EventKind::Exit { code: 1 }),
+            error("x"),
+            ev("x", 1, EventKind::Exit { code: 1 }),
+        ]);
+        let v = judge(&s, Backend::Thread, &r);
+        assert_eq!(
+            v.failures,
+            ["actor `x` failed at line 5 (get): boom", "actor `x` ended with exit code 1, expected 0"]
+        );
     }
 
     #[test]

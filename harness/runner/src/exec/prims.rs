@@ -415,6 +415,8 @@ pub(crate) fn channel(e: ChannelError) -> StepErr {
         ChannelError::Full { .. } => Some(ErrorKind::Full),
         ChannelError::Closed => Some(ErrorKind::Closed),
         ChannelError::TaskDoneTooManyTimes => Some(ErrorKind::TooMany),
+        // A send to a pipe whose other end is closed (CPython's BrokenPipeError).
+        ChannelError::Io(ref io) if io.kind() == std::io::ErrorKind::BrokenPipe => Some(ErrorKind::Eof),
         _ => None,
     };
     StepErr { kind, message: e.to_string() }
