@@ -58,7 +58,7 @@ pub(crate) fn value(node: &Sp<Node>, scope: &Scope<'_>, sink: &mut Sink<'_>) -> 
             if is_none(&t) { ValueExpr::Null } else { ValueExpr::Text(t) }
         }
         Node::Int(n) => ValueExpr::Int(*n),
-        Node::Float(f) => ValueExpr::Float(*f),
+        Node::Float(f) => ValueExpr::Float(finite(*f, node, sink)?),
         Node::Bool(b) => ValueExpr::Bool(*b),
         Node::Array(items) => {
             let all: Vec<_> = items.iter().filter_map(|i| value(i, scope, sink)).collect();
@@ -83,6 +83,18 @@ pub(crate) fn value(node: &Sp<Node>, scope: &Scope<'_>, sink: &mut Sink<'_>) -> 
             return None;
         }
     })
+}
+
+/// Values travel as JSON, which has no NaN or infinity (and integers fit in 64 bits).
+fn finite(f: f64, node: &Sp<Node>, sink: &mut Sink<'_>) -> Option<f64> {
+    if f.is_finite() {
+        return Some(f);
+    }
+    sink.error(
+        &node.span,
+        "this number has no JSON form: a value's integers fit in 64 bits and its floats are finite (no nan or inf)",
+    );
+    None
 }
 
 /// A value as written in `[expect]` or `equals` of a step in no actor's scope: literal, with
@@ -111,7 +123,7 @@ pub(crate) fn literal_json(node: &Sp<Node>, sink: &mut Sink<'_>) -> Option<serde
             }
         },
         Node::Int(i) => Value::from(*i),
-        Node::Float(f) => Value::from(*f),
+        Node::Float(f) => Value::from(finite(*f, node, sink)?),
         Node::Bool(b) => Value::from(*b),
         Node::Array(items) => {
             let all: Vec<_> = items.iter().filter_map(|i| literal_json(i, sink)).collect();

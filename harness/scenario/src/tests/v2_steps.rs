@@ -300,3 +300,13 @@ fn a_loop_ends_on_a_sentinel_value() {
         ["step1:1: this loop can never see its `until_value`: none of its steps sets {value}"]
     );
 }
+
+#[test]
+fn numbers_without_a_json_form_are_refused() {
+    let e = main_errors(
+        r#"{ put = "q", value = nan }, { put = "q", value = [-inf] }, { put = "q", value = 99999999999999999999 }"#,
+    );
+    let why =
+        "this number has no JSON form: a value's integers fit in 64 bits and its floats are finite (no nan or inf)";
+    assert_eq!(e, [format!("step1:22: {why}"), format!("step1:51: {why}"), format!("step1:81: {why}")]);
+}
