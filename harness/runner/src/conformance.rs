@@ -104,7 +104,10 @@ pub fn as_declared(
             };
             let mut as_it_stood = diverged.clone();
             as_it_stood.expect.variables.clear();
-            as_it_stood.expect.exit.retain(|(actor, _)| ended(actor));
+            as_it_stood
+                .expect
+                .exit
+                .retain(|(pattern, _)| record.events.iter().any(|e| pattern.matches(&e.actor) && ended(&e.actor)));
             let mut v = outcome::judge(&as_it_stood, backend, &stood);
             for (actor, verb) in &hang.at {
                 match step_at_end(&record.events, actor) {
