@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use procthread_harness::conformance::{self, Matrix, Status};
 use procthread_harness::implementation::{self, Availability, Executor};
 use procthread_harness::{run, tool};
-use procthread_scenario::{Applicability, Backend, Implementation, Scenario, applicability};
+use procthread_scenario::{Applicability, Backend, Implementation, Scenario};
 
 #[derive(Parser)]
 #[command(name = "harness", version, about = "Conformance and benchmark harness for the processes and threads chapter")]
@@ -268,7 +268,10 @@ fn parse_backend(name: &str) -> Result<Backend> {
 fn list(dir: &Path) -> Result<ExitCode> {
     for s in load_all(dir, &[])? {
         println!("{}  ({})", s.name, s.title);
-        for (b, a) in applicability(&s, cfg!(unix)) {
+        if let Some(note) = procthread_harness::hosts::note(&s) {
+            println!("  {note}");
+        }
+        for (b, a) in procthread_harness::hosts::applicability(&s) {
             let status = match a {
                 Applicability::Runs => "runs".to_string(),
                 Applicability::SkippedOnThisOs(why) => format!("skipped here: {why}"),
@@ -348,7 +351,7 @@ fn run_all(dir: &Path, snap_dir: &Path, runs: &Runs<'_>, format: Format) -> Resu
     let executors = executors(&implementations, runs.python.as_deref(), &harness)?;
     let mut matrix = Matrix { implementations, cells: Vec::new() };
     for s in scenarios.iter().filter(|s| runs.only.is_empty() || runs.only.contains(&s.name)) {
-        for (b, a) in procthread_scenario::applicable(s, cfg!(unix)) {
+        for (b, a) in procthread_harness::hosts::applicable(s) {
             if !backends.is_empty() && !backends.contains(&b) {
                 continue;
             }

@@ -4,6 +4,7 @@
 
 mod elements;
 mod expect;
+mod hosts;
 mod resource;
 mod step;
 mod value;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use elements::V2_ELEMENTS;
 pub use expect::*;
+pub use hosts::*;
 pub use resource::*;
 pub use step::*;
 pub use value::*;
@@ -41,6 +43,9 @@ pub struct Scenario {
     /// Declared differences of other implementations (`[divergence.cpython]`).
     #[serde(default)]
     pub divergences: Vec<crate::divergence::Divergence>,
+    /// The hosts its actors run on (`[hosts]`), if it declares any.
+    #[serde(default)]
+    pub hosts: Hosts,
 }
 
 pub const MAIN: &str = "main";

@@ -51,7 +51,7 @@ fn a_good_scenario_parses_into_the_model() {
     assert_eq!(s.actors[0].name, "main");
     assert_eq!(s.actors[1].params, ["n"]);
     assert!(
-        matches!(&s.actors[0].steps[1].kind, StepKind::Start { actor, name, args } if actor == "child" && name.source == "kid" && args.len() == 1)
+        matches!(&s.actors[0].steps[1].kind, StepKind::Start { actor, name, args, .. } if actor == "child" && name.source == "kid" && args.len() == 1)
     );
     assert_eq!(s.actors[0].steps[1].line, 13);
     assert_eq!(s.actors[0].steps[3].expect, Some(ErrorKind::Timeout));
@@ -121,7 +121,7 @@ fn unknown_keys_are_errors_not_ignored() {
     assert_eq!(
         e,
         [
-            "t.toml:1:1: unknown key `titel` in the scenario; expected `title`, `chapter`, `timeout_ms`, `backends`, `resources`, `actors`, `expect` or `divergence`",
+            "t.toml:1:1: unknown key `titel` in the scenario; expected `title`, `chapter`, `timeout_ms`, `backends`, `hosts`, `resources`, `actors`, `expect` or `divergence`",
             "t.toml:3:26: unknown key `timeout_ms` in a step; expected `print` or `expect`",
         ]
     );
@@ -196,6 +196,7 @@ fn max_concurrent_bounds_pools_or_the_started_actors() {
     assert_eq!(e, ["t.toml:4:23: unknown pool `actors`; pools defined: none"]);
 }
 
+mod hosts;
 mod v2_expect;
 mod v2_resources;
 mod v2_steps;
