@@ -205,6 +205,7 @@ fn lines(f: &Figure, path: &Path) -> Result<()> {
     let x_desc = match f.id.as_str() {
         "ipc.size_sweep" => "message size (log scale)",
         "cpu.split" => "workers",
+        "manager.delay_sweep" => "link delay each way (ms)",
         _ => "threads",
     };
     let y_desc = format!("{}{}: median, 95% interval", axis_name(unit), if log { " (log scale)" } else { "" });

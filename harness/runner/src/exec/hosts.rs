@@ -80,14 +80,18 @@ impl Actor {
 }
 
 /// A manager error as a step's error kind: `auth_refused`; `timeout` for a `get` with a timeout
-/// that got no answer (nothing arrived in time, as far as the client can tell); `lost` when the
-/// connection broke or stopped answering otherwise (a put may or may not have arrived).
+/// that got nothing within its bound, whether no reply came or the connection was given up on
+/// the way (on a cut link either can come first: TCP's user timeout is the peer timeout);
+/// `lost` when the connection broke or stopped answering otherwise (a put may or may not have
+/// arrived), and when no server is there to connect to at all.
 pub(crate) fn manager_error_kind(e: &procthread::ManagerError, timed_get: bool) -> Option<ErrorKind> {
     use procthread::ManagerError as E;
     match e {
         E::AuthRefused => Some(ErrorKind::AuthRefused),
         E::Empty(_) => Some(ErrorKind::Timeout),
-        E::NoReply { .. } if timed_get => Some(ErrorKind::Timeout),
+        E::NoReply { .. } | E::ConnectionLost { .. } | E::ConnectTimeout { .. } if timed_get => {
+            Some(ErrorKind::Timeout)
+        }
         E::NoReply { .. } | E::ConnectionLost { .. } | E::ConnectTimeout { .. } | E::Connect { .. } => {
             Some(ErrorKind::Lost)
         }

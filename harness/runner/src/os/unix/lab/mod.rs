@@ -3,7 +3,7 @@
 //! The run's supervisor makes one [`Lab`] before it starts the executor and drops it after
 //! every process of the run is gone. It holds every namespace and device by descriptor only,
 //! so that they vanish with it even if it is killed outright: nothing is named, mounted or
-//! left in the machine's own namespace (`docs/reliability.md`, "Links between hosts").
+//! left in the machine's own namespace (`docs/scenarios.md`, "Hosts and links").
 
 mod control;
 mod netns;
