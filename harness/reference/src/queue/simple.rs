@@ -13,8 +13,8 @@ use crate::error::ChannelError;
 use crate::framing::DEFAULT_MAX_MESSAGE;
 
 /// A FIFO shared by threads and processes like a [`Queue`](super::Queue), but `put` writes to
-/// the pipe itself (waiting while the pipe is full), as CPython's `SimpleQueue`: no background
-/// thread, nothing to join, nothing lost at exit once `put` returned.
+/// the ring itself (waiting while the ring is full), as CPython's `SimpleQueue` writes to its
+/// pipe: no background thread, nothing to join, nothing lost at exit once `put` returned.
 #[derive(Debug, Clone)]
 pub struct SimpleQueue {
     chan: Arc<Channel>,
@@ -35,15 +35,16 @@ impl SimpleQueue {
 
     pub fn get<T: DeserializeOwned>(&self) -> Result<T, ChannelError> {
         self.check_open()?;
-        let mut body = Vec::new();
-        self.chan.recv(None, &mut body)?;
-        codec::decode(&body)
+        match self.chan.recv(None, codec::decode)? {
+            Some(value) => Ok(value),
+            None => Err(ChannelError::Corrupt("a get without a deadline came back empty".into())),
+        }
     }
 
-    /// Whether nothing is waiting in the pipe right now.
+    /// Whether nothing is waiting in the ring right now.
     pub fn empty(&self) -> Result<bool, ChannelError> {
         self.check_open()?;
-        Ok(self.chan.is_empty()?)
+        Ok(self.chan.is_empty())
     }
 
     /// Ends this process's use of the queue: `put`, `get` and `empty` are then
