@@ -240,4 +240,51 @@ mod tests {
         assert_eq!(get(&chan, Duration::from_secs(10)).map(|m| m.len()), Some(3000));
         assert!(chan.is_empty());
     }
+
+    /// `try_send_value` encodes in place: before the end of the data, after a pad at its start
+    /// when that run is longer, or not at all when nothing fits (leaving nothing behind).
+    #[test]
+    fn values_are_encoded_in_place_where_they_fit() {
+        let chan = Channel::with_capacity(1 << 20, 0, 4096).expect("channel");
+        let decode = |b: &[u8]| crate::codec::decode::<String>(b);
+        let take = |chan: &Channel| chan.recv(Some(Instant::now()), decode).expect("recv");
+        // Move the write position near the end of the data, with the ring empty again.
+        assert!(chan.try_send(&[0u8; 3000]).expect("send"));
+        assert!(chan.recv(Some(Instant::now()), |b| Ok(b.len())).expect("recv") == Some(3000));
+        let long = "y".repeat(2000); // 1088 bytes left before the end: goes after a pad
+        assert!(chan.try_send_value(&long).expect("send"));
+        let w = chan.ring.header().write_pos.load(Ordering::SeqCst);
+        assert_eq!(w % 4096, crate::queue::ring::size_of_record(2003), "placed at the start");
+        assert!(!chan.try_send_value(&"z".repeat(3000)).expect("send"), "no room");
+        assert_eq!(chan.ring.header().write_pos.load(Ordering::SeqCst), w, "nothing committed");
+        assert_eq!(take(&chan), Some(long));
+        assert!(chan.try_send_value("small").expect("send"));
+        assert_eq!(take(&chan).as_deref(), Some("small"));
+        let over = Channel::with_capacity(10, 0, 4096).expect("channel");
+        assert!(!over.try_send_value(&"x".repeat(20)).expect("send"), "over the limit: left to the caller");
+        assert!(matches!(over.encode(&"x".repeat(20)), Err(ChannelError::TooLarge { .. })));
+    }
+
+    /// Found by `queue_kill`: after an early wrap the run at the start of the data ends at the
+    /// read position, not a whole ring further.
+    #[test]
+    fn a_value_encoded_after_an_early_wrap_stays_inside_the_ring() {
+        let chan = Channel::with_capacity(1 << 20, 0, 256 << 10).expect("channel");
+        assert!(chan.try_send(&[0u8; 100 << 10]).expect("send"));
+        assert!(chan.recv(Some(Instant::now()), |b| Ok(b.len())).expect("recv") == Some(100 << 10));
+        let big = "b".repeat(200 << 10);
+        let sent = chan.try_send_value(&big).expect("send");
+        let h = chan.ring.header();
+        let unread = h.write_pos.load(Ordering::SeqCst) - h.read_pos.load(Ordering::SeqCst);
+        assert!(unread <= chan.ring.capacity(), "{unread} bytes unread in a ring of {}", chan.ring.capacity());
+        std::thread::scope(|s| {
+            if !sent {
+                // Waits for the reader below to take the pad it writes first.
+                s.spawn(|| chan.send_all(&[&chan.encode(&big).expect("encode")]).expect("send"));
+            }
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let got = chan.recv(Some(deadline), crate::codec::decode::<String>).expect("recv");
+            assert_eq!(got.map(|s| s.len()), Some(big.len()));
+        });
+    }
 }

@@ -95,9 +95,11 @@ impl Counters {
     pub(crate) fn taken(&self) {
         let w = &*self.words;
         let _ = w.items.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-        w.taken_seq.fetch_add(1, Ordering::SeqCst);
+        // A waiter counts itself before its last look at `items`: either it sees the new count
+        // or we see it here (both SeqCst), so the sequence moves only when someone sleeps.
         let sleepers = w.put_waiters.load(Ordering::SeqCst);
         if sleepers > 0 {
+            w.taken_seq.fetch_add(1, Ordering::SeqCst);
             self.parker.unpark(&w.taken_seq, sleepers);
         }
     }

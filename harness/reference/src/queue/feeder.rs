@@ -10,6 +10,8 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, Weak};
 
+use serde::Serialize;
+
 use super::channel::Channel;
 use crate::error::ChannelError;
 
@@ -43,6 +45,31 @@ impl Feeder {
             *s = State { pid: me, ..State::default() };
         }
         s
+    }
+
+    /// Writes `value` into the ring now if nothing of this process waits before it and that
+    /// needs no waiting (encoded in place, no copy), else encodes it and queues it for the
+    /// feeder (see [`put`](Self::put)).
+    pub(crate) fn put_value<T: Serialize + ?Sized>(
+        &self,
+        chan: &Arc<Channel>,
+        me: &Arc<Feeder>,
+        value: &T,
+    ) -> Result<(), ChannelError> {
+        // Checked, then released before the value's `Serialize` runs (it may put again). A
+        // put of another thread may slip in between: threads' puts have no order anyway, and
+        // this thread's own earlier values are either in the ring or keep the feeder running.
+        if self.idle() && chan.try_send_value(value)? {
+            return Ok(());
+        }
+        let frame = chan.encode(value)?;
+        self.put(chan, me, frame)
+    }
+
+    /// Nothing of this process is waiting to be written, and no error to report.
+    fn idle(&self) -> bool {
+        let s = self.state();
+        !s.running && s.backlog.is_empty() && s.error.is_none()
     }
 
     /// Writes `frame` now if it can, else queues it for the feeder (started if needed).

@@ -180,12 +180,11 @@ impl Queue {
     fn put_within<T: Serialize + ?Sized>(&self, value: &T, timeout: Option<Duration>) -> Result<(), ChannelError> {
         self.check_open()?;
         let chan = &self.inner.chan;
-        let frame = chan.encode(value)?;
         let deadline = timeout.and_then(deadline::after);
         if let counters::Room::Full = chan.counters.reserve(chan.maxsize, deadline) {
             return Err(ChannelError::Full { maxsize: chan.maxsize });
         }
-        self.inner.feeder.put(chan, &self.inner.feeder, frame).inspect_err(|_| chan.counters.unreserve())
+        self.inner.feeder.put_value(chan, &self.inner.feeder, value).inspect_err(|_| chan.counters.unreserve())
     }
 
     /// Takes the oldest value, waiting as long as it takes.
@@ -401,6 +400,25 @@ mod tests {
         assert_eq!((q.get::<i32>().expect("get"), q.get::<i32>().expect("get")), (2, 3));
         assert_eq!(q.qsize(), 0);
         assert!(matches!(q.put_timeout(&4, Duration::MAX), Ok(())));
+    }
+
+    /// A value whose `Serialize` puts on the same queue: the inner `put` runs while the outer
+    /// one holds the write lock (encoding in place), and goes to the feeder instead of
+    /// deadlocking.
+    #[test]
+    fn a_value_that_puts_while_being_serialized_does_not_deadlock() {
+        struct Nested(Queue);
+        impl Serialize for Nested {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                self.0.put("inner").map_err(serde::ser::Error::custom)?;
+                s.serialize_str("outer")
+            }
+        }
+        let q = Queue::new().expect("queue");
+        q.put(&Nested(q.clone())).expect("put");
+        let mut got = [q.get::<String>().expect("get"), q.get::<String>().expect("get")];
+        got.sort();
+        assert_eq!(got, ["inner", "outer"]);
     }
 
     #[test]

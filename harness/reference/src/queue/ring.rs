@@ -184,6 +184,48 @@ impl Ring {
         self.cap.saturating_sub(w.wrapping_sub(h.read_pos.load(Ordering::SeqCst)))
     }
 
+    /// The longest run of free bytes a new record could take now: `(write position, pad to
+    /// write before it, bytes for the record)`. The run starts at the write position, or after
+    /// a pad at the start of the data when that is longer (or when the ring is empty and far
+    /// into its data, as [`room`](Self::room) wraps early).
+    pub(crate) fn free_run(&self) -> (u64, u64, u64) {
+        let h = self.header();
+        let w = h.write_pos.load(Ordering::SeqCst);
+        let r = h.read_pos.load(Ordering::SeqCst);
+        let free = self.cap.saturating_sub(w.wrapping_sub(r));
+        let off = w % self.cap;
+        let to_end = self.cap - off;
+        if r == w && off >= EARLY_WRAP {
+            // After the pad, the start of the data up to the read position is free.
+            return (w, to_end, off);
+        }
+        let here = free.min(to_end);
+        let after_pad = free.saturating_sub(to_end);
+        if off != 0 && after_pad > here { (w, to_end, after_pad) } else { (w, 0, here) }
+    }
+
+    /// A writer into the free bytes `[pos, pos + room)`, for encoding a record's payload in
+    /// place (at `pos`, the record's position plus [`HEAD`]).
+    ///
+    /// The caller holds the write lock and took `pos` and `room` from
+    /// [`free_run`](Self::free_run): the bytes are free, contiguous, and inside the data.
+    pub(crate) fn span(&self, pos: u64, room: u64) -> Span<'_> {
+        debug_assert!(pos % self.cap + room <= self.cap);
+        Span { start: self.at(pos), room: room as usize, len: 0, overflow: false, _ring: std::marker::PhantomData }
+    }
+
+    /// Writes a record's head at `pos` (uncommitted), for a payload already in place.
+    pub(crate) fn write_head(&self, pos: u64, kind: Kind, len: u64) -> u64 {
+        debug_assert!(pos % self.cap + size_of_record(len) <= self.cap);
+        let head = self.at(pos);
+        // SAFETY: as in `write_record`: the head lies in free space inside the data, aligned.
+        unsafe {
+            head.cast::<u32>().write_volatile((len as u32).to_le());
+            head.cast::<u32>().add(1).write_volatile((kind as u32).to_le());
+        }
+        pos + size_of_record(len)
+    }
+
     /// Writes a record at `pos` (uncommitted): `kind` and the concatenation of `parts` as its
     /// payload. Returns the position after it.
     ///
@@ -321,6 +363,47 @@ impl Ring {
             self.data_parker.park(&h.data_seq, seq, timeout, round);
         }
         h.data_waiters.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Free bytes of the ring being filled in place (see [`Ring::span`]); a write past the room
+/// fails and marks the span as overflowed.
+#[derive(Debug)]
+pub(crate) struct Span<'a> {
+    start: *mut u8,
+    room: usize,
+    len: usize,
+    overflow: bool,
+    _ring: std::marker::PhantomData<&'a Ring>,
+}
+
+impl Span<'_> {
+    pub(crate) fn len(&self) -> u64 {
+        self.len as u64
+    }
+
+    /// A write did not fit.
+    pub(crate) fn overflowed(&self) -> bool {
+        self.overflow
+    }
+}
+
+impl io::Write for Span<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.len() > self.room - self.len {
+            self.overflow = true;
+            return Err(io::Error::new(io::ErrorKind::WriteZero, "no more room in the ring"));
+        }
+        // SAFETY: [start, start + room) is free space of the ring inside its data, which only
+        // the holder of the write lock (our caller, see `Ring::span`) writes; the bound was
+        // checked above.
+        unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), self.start.add(self.len), buf.len()) };
+        self.len += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

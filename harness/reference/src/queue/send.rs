@@ -7,13 +7,18 @@
 //! for the rest of that message) appends an `Abort` record, so that readers drop the pieces
 //! they hold and go on with the next message.
 
+use std::io;
+use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
 
 use super::channel::Channel;
 use super::ring::{self, Kind};
 use crate::error::ChannelError;
 use crate::os;
+use crate::shared::RobustGuard;
 
 /// How a message goes into the ring.
 enum Wait {
@@ -27,7 +32,7 @@ impl Channel {
     /// Writes `body` now if that needs no waiting (the write lock free, room in the ring):
     /// `true` once committed, `false` with nothing written.
     pub(crate) fn try_send(&self, body: &[u8]) -> Result<bool, ChannelError> {
-        let Some(_turn) = self.write_lock.lock(Some(std::time::Instant::now()))? else {
+        let Some(_turn) = self.try_write_lock()? else {
             return Ok(false);
         };
         if !self.repair_stream(Wait::Never) {
@@ -38,6 +43,45 @@ impl Channel {
             return Ok(false);
         }
         Ok(self.append(Kind::Whole, &[body], Wait::Never))
+    }
+
+    /// Encodes `value` straight into the ring and commits it, if that needs no waiting (the
+    /// write lock free, and room for the encoding after the write position): `true` once
+    /// committed, `false` with nothing committed. No copy of the encoding is made; a value that
+    /// does not fit (or is over the limit) is left to the caller to encode on its own.
+    ///
+    /// The value's `Serialize` runs holding the write lock: if it puts on this same queue,
+    /// that inner `put` finds the lock taken by its own thread and goes to the feeder.
+    pub(crate) fn try_send_value<T: Serialize + ?Sized>(&self, value: &T) -> Result<bool, ChannelError> {
+        let Some(_turn) = self.try_write_lock()? else {
+            return Ok(false);
+        };
+        if !self.repair_stream(Wait::Never) {
+            return Ok(false);
+        }
+        let (w, pad, run) = self.ring.free_run();
+        let room = run.saturating_sub(ring::HEAD).min(self.limit as u64);
+        let start = w + pad;
+        let mut span = self.ring.span(start + ring::HEAD, room);
+        if let Err(e) = crate::codec::encode_into(&mut span, value) {
+            return if span.overflowed() { Ok(false) } else { Err(e) };
+        }
+        if pad > 0 {
+            self.ring.write_pad(w, pad);
+        }
+        let end = self.ring.write_head(start, Kind::Whole, span.len());
+        self.ring.commit_write(end);
+        Ok(true)
+    }
+
+    /// The write lock if it is free now. Taken by this very thread (a value's `Serialize`
+    /// putting on its own queue) counts as busy.
+    fn try_write_lock(&self) -> Result<Option<RobustGuard<'_>>, ChannelError> {
+        match self.write_lock.lock(Some(long_ago())) {
+            Ok(turn) => Ok(turn),
+            Err(e) if e.kind() == io::ErrorKind::Deadlock => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Writes every message in order, waiting for room as long as it takes (the feeder, and a
@@ -147,3 +191,10 @@ impl Channel {
 /// How long a reader waits for the next piece of a streamed message before it checks that the
 /// writer is still there.
 pub(crate) const LIVENESS: Duration = Duration::from_millis(50);
+
+/// A deadline that has always passed: a lock attempt with it is a try, and reads no clock when
+/// the lock is free.
+fn long_ago() -> Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    *START.get_or_init(Instant::now)
+}

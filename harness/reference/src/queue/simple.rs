@@ -28,9 +28,13 @@ impl SimpleQueue {
 
     pub fn put<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), ChannelError> {
         self.check_open()?;
-        let frame = self.chan.encode(value)?;
         self.chan.counters.reserve(0, None);
-        self.chan.send_all(&[&frame]).inspect_err(|_| self.chan.counters.unreserve())
+        let sent = match self.chan.try_send_value(value) {
+            Ok(true) => Ok(()),
+            Ok(false) => self.chan.encode(value).and_then(|frame| self.chan.send_all(&[&frame])),
+            Err(e) => Err(e),
+        };
+        sent.inspect_err(|_| self.chan.counters.unreserve())
     }
 
     pub fn get<T: DeserializeOwned>(&self) -> Result<T, ChannelError> {
