@@ -25,27 +25,6 @@ pub(crate) fn header(size: usize) -> [u8; HEADER] {
     (size as u32).to_le_bytes()
 }
 
-/// Writes a whole frame (header and body, as [`encode_frame`] makes it).
-pub(crate) fn write_frame(mut w: impl Write, frame: &[u8]) -> io::Result<()> {
-    w.write_all(frame)
-}
-
-/// Appends to `out` (which it clears) the frame of `value`: a header and its encoding, refused
-/// whole over `limit`.
-pub(crate) fn encode_frame<T: serde::Serialize + ?Sized>(
-    out: &mut Vec<u8>,
-    value: &T,
-    limit: usize,
-) -> Result<(), ChannelError> {
-    out.clear();
-    out.extend_from_slice(&[0; HEADER]);
-    crate::codec::encode_into(&mut *out, value)?;
-    let size = out.len() - HEADER;
-    check_size(size, limit)?;
-    out[..HEADER].copy_from_slice(&header(size));
-    Ok(())
-}
-
 /// Writes the header and `body` with vectored writes: no copy of the body to join them.
 pub(crate) fn write_message(mut w: impl Write, body: &[u8]) -> io::Result<()> {
     let head = header(body.len());

@@ -2,6 +2,7 @@
 
 pub(crate) mod frame;
 mod reused;
+mod send;
 
 use std::io::{self, PipeReader, PipeWriter};
 use std::time::Duration;
@@ -41,7 +42,7 @@ pub struct PipeEnd {
     reader: Option<PipeReader>,
     writer: Option<PipeWriter>,
     limit: usize,
-    /// Kept between messages: the frames `send` encodes, the bodies `recv` decodes.
+    /// Kept between messages: the small pieces `send` gathers, the bodies `recv` decodes.
     sending: Reused,
     receiving: Reused,
 }
@@ -99,10 +100,7 @@ impl PipeEnd {
     /// Sends one value. A value over the limit once encoded is refused whole: nothing is written.
     pub fn send<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), ChannelError> {
         let writer = self.writer()?;
-        self.sending.with(|frame| {
-            frame::encode_frame(frame, value, self.limit)?;
-            Ok(frame::write_frame(writer, frame)?)
-        })
+        self.sending.with(|buf| send::send_value(writer, buf, value, self.limit))
     }
 
     /// Sends `buf[offset..offset + size]` (`size` `None`: to the end) as one raw message, as

@@ -1,6 +1,7 @@
 //! `Queue`: a FIFO of serde values shared by any number of producer and consumer threads and
 //! processes, like the chapter's `multiprocessing.Queue`.
 
+mod bell;
 mod channel;
 mod counters;
 mod feeder;

@@ -27,6 +27,7 @@ use std::time::Duration;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::bell::Bell;
 use crate::os::Parker;
 use crate::shared::SharedRegion;
 use crate::shared::region::Zeroed;
@@ -42,6 +43,9 @@ pub(crate) const HEAD: u64 = 8;
 
 /// An empty ring whose write offset is at least this far into the data wraps to the start.
 const EARLY_WRAP: u64 = 64 << 10;
+
+/// How often a writer waiting for a little room looks again without being woken.
+const ROOM_RECHECK: Duration = Duration::from_millis(5);
 
 /// What a record holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,14 +91,14 @@ pub(crate) struct Header {
     /// End of the records taken (changed under the read lock).
     pub(crate) read_pos: AtomicU64,
     _r: [u64; 7],
-    /// Bumped when a commit finds readers asleep; what they park on.
-    data_seq: AtomicU32,
-    data_waiters: AtomicU32,
+    /// Readers asleep until `write_pos` moves.
+    data: Bell,
     _d: [u64; 7],
-    /// Bumped when a read finds writers asleep waiting for room.
-    space_seq: AtomicU32,
-    space_waiters: AtomicU32,
-    _s: [u64; 7],
+    /// The writer asleep until `space_wanted` bytes are free.
+    space: Bell,
+    /// The free bytes the sleeping writer wants before it is woken (see `wait_for_room`).
+    space_wanted: AtomicU64,
+    _s: [u64; 6],
     /// The data size, written once by the creator and checked by every process that attaches.
     capacity: AtomicU64,
 }
@@ -267,26 +271,21 @@ impl Ring {
     pub(crate) fn commit_write(&self, end: u64) {
         let h = self.header();
         h.write_pos.store(end, Ordering::SeqCst);
-        let sleepers = h.data_waiters.load(Ordering::SeqCst);
-        if sleepers > 0 {
-            h.data_seq.fetch_add(1, Ordering::SeqCst);
-            self.data_parker.unpark(&h.data_seq, sleepers);
-        }
+        h.data.ring(&self.data_parker);
     }
 
-    /// Sleeps until a reader takes something (`read_pos` moves from `seen`), at most `timeout`.
-    pub(crate) fn wait_for_room(&self, seen: u64, timeout: Option<Duration>) {
+    /// Sleeps while fewer than `need` bytes are free. Readers wake the writer only once a
+    /// quarter of the ring is free (or `need`, if more), so that a writer that keeps the ring
+    /// full is woken once per many messages rather than once per message; a writer that needs
+    /// less looks again every [`ROOM_RECHECK`], in case the readers stop short of that.
+    /// Returns at once if `need` bytes are free, and may return early: the caller looks again.
+    pub(crate) fn wait_for_room(&self, need: u64) {
         let h = self.header();
-        let seq = h.space_seq.load(Ordering::SeqCst);
-        if h.read_pos.load(Ordering::SeqCst) != seen {
-            return;
-        }
-        // Counted before the last look: a reader's commit either sees us or came before it.
-        h.space_waiters.fetch_add(1, Ordering::SeqCst);
-        if h.read_pos.load(Ordering::SeqCst) == seen {
-            self.space_parker.park(&h.space_seq, seq, timeout, u32::MAX);
-        }
-        h.space_waiters.fetch_sub(1, Ordering::SeqCst);
+        let wanted = need.max(self.cap / 4).min(self.cap);
+        // Only the holder of the write lock waits for room: one waiter at a time.
+        h.space_wanted.store(wanted, Ordering::SeqCst);
+        let timeout = (wanted > need).then_some(ROOM_RECHECK);
+        h.space.wait(&self.space_parker, || self.free() < need, timeout, u32::MAX);
     }
 
     // ---- reader side: the caller holds the read lock (except for the waits) ----
@@ -336,11 +335,7 @@ impl Ring {
     pub(crate) fn commit_read(&self, end: u64) {
         let h = self.header();
         h.read_pos.store(end, Ordering::SeqCst);
-        let sleepers = h.space_waiters.load(Ordering::SeqCst);
-        if sleepers > 0 {
-            h.space_seq.fetch_add(1, Ordering::SeqCst);
-            self.space_parker.unpark(&h.space_seq, sleepers);
-        }
+        h.space.ring_if(&self.space_parker, || self.free() >= h.space_wanted.load(Ordering::SeqCst));
     }
 
     /// Whether nothing is committed and unread.
@@ -354,15 +349,7 @@ impl Ring {
     /// there is no futex).
     pub(crate) fn wait_for_data(&self, seen: u64, timeout: Option<Duration>, round: u32) {
         let h = self.header();
-        let seq = h.data_seq.load(Ordering::SeqCst);
-        if h.write_pos.load(Ordering::SeqCst) != seen {
-            return;
-        }
-        h.data_waiters.fetch_add(1, Ordering::SeqCst);
-        if h.write_pos.load(Ordering::SeqCst) == seen {
-            self.data_parker.park(&h.data_seq, seq, timeout, round);
-        }
-        h.data_waiters.fetch_sub(1, Ordering::SeqCst);
+        h.data.wait(&self.data_parker, || h.write_pos.load(Ordering::SeqCst) == seen, timeout, round);
     }
 }
 

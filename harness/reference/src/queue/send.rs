@@ -124,10 +124,7 @@ impl Channel {
                         self.ring.commit_write(end);
                         continue;
                     }
-                    let r = self.ring.header().read_pos.load(Ordering::SeqCst);
-                    if self.ring.room(size).1.is_err() {
-                        self.ring.wait_for_room(r, None);
-                    }
+                    self.ring.wait_for_room((pad + size).min(self.ring.capacity()));
                 }
             }
         }
