@@ -9,8 +9,8 @@ use std::io;
 use serde::{Deserialize, Serialize};
 
 use super::counters::Counters;
-use super::receive::Spin;
 use super::ring::{self, Ring};
+use super::spin::Spin;
 use crate::error::ChannelError;
 use crate::pipe::frame;
 use crate::shared::RobustMutex;

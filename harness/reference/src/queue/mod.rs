@@ -10,6 +10,7 @@ mod receive;
 mod ring;
 mod send;
 mod simple;
+mod spin;
 
 pub use joinable::JoinableQueue;
 pub use simple::SimpleQueue;

@@ -9,7 +9,7 @@
 //! deadline: see the queue's documentation). Pieces with no start (their reader died holding
 //! the start) and aborted messages are skipped.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::channel::Channel;
@@ -25,47 +25,6 @@ struct Partial {
     got: u64,
     /// Over the limit: its pieces are read and dropped, and the message refused whole.
     discard: bool,
-}
-
-/// How long a reader polls the ring before it sleeps, adapted to what polling found lately
-/// (per process and queue). Polling pays off when the writer runs on another CPU and commits
-/// within a microsecond or two: the reader then makes no system call, and the writer has no
-/// one to wake. It is wasted when the writer cannot run meanwhile (both on one CPU), so the
-/// budget halves after each poll that found nothing, down to none; at none, one wait in
-/// [`PROBE_EVERY`] polls briefly to notice when polling would pay again.
-#[derive(Debug, Default)]
-pub(crate) struct Spin {
-    budget: AtomicU32,
-    waits: AtomicU32,
-}
-
-/// Most polls before sleeping (each a `pause`, tens of cycles).
-const MAX_POLLS: u32 = 256;
-/// Polls of a probe, and how often one runs when the budget is spent.
-const PROBE: u32 = 16;
-const PROBE_EVERY: u32 = 16;
-
-impl Spin {
-    /// Polls `ready` up to the current budget: whether it became true.
-    fn poll(&self, ready: impl Fn() -> bool) -> bool {
-        let mut budget = self.budget.load(Ordering::Relaxed);
-        if budget == 0 {
-            if !self.waits.fetch_add(1, Ordering::Relaxed).is_multiple_of(PROBE_EVERY) {
-                return false;
-            }
-            budget = PROBE;
-        }
-        for i in 0..budget {
-            if ready() {
-                // Enough to have caught this one with room to spare.
-                self.budget.store((i * 2).clamp(PROBE, MAX_POLLS), Ordering::Relaxed);
-                return true;
-            }
-            std::hint::spin_loop();
-        }
-        self.budget.store(budget / 4, Ordering::Relaxed);
-        false
-    }
 }
 
 impl Channel {
