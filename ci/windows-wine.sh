@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Runs the test suite as Windows binaries under Wine (Linux only): see ci/wine/setup.sh.
+# Runs the test suite as Windows binaries under Wine (Linux only): see ci/wine/setup.sh. Then,
+# as ci/test.sh does, checks that the suite left none of its own programs running (Wine's own
+# services, started on demand, are ended by `wineserver -k` on exit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source ci/leftovers.sh
 bash ci/wine/setup.sh
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 export WINEPREFIX="$PWD/target/wine-prefix" WINEDEBUG=-all
@@ -10,4 +13,11 @@ export PROCTHREAD_PYTHON=none
 trap 'wineserver -k >/dev/null 2>&1 || true' EXIT
 profile=default
 if [ "${CI:-}" = "true" ]; then profile=ci; fi
-cargo nextest run --workspace --locked --profile "$profile" --target x86_64-pc-windows-gnu
+mark="$$-$(date +%s%N)"
+status=0
+PROCTHREAD_SUITE_MARK="$mark" cargo nextest run --workspace --locked --profile "$profile" --target x86_64-pc-windows-gnu || status=$?
+# Our programs under Wine show their Windows path (…\target\x86_64-pc-windows-gnu\…) as their
+# command line; Wine's services do not.
+# shellcheck disable=SC2046
+leftovers_report $(leftovers_wait PROCTHREAD_SUITE_MARK "$mark" x86_64-pc-windows-gnu) || status=1
+exit "$status"

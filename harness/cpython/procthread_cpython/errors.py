@@ -37,3 +37,15 @@ class Panic(Exception):
     In a process it ends the process with exit code 1 (multiprocessing prints the traceback), as a
     Rust panic does; in a pool task, the pool hands it back to whoever asks for the result.
     """
+
+
+class Returned(Exception):
+    """The `return` step: the actor ends here, successfully; a pool task's result is `value`."""
+
+    def __init__(self, value):
+        super().__init__("return")
+        self.value = value
+
+
+class TaskFailed(Exception):
+    """Raised by a pool task whose actor failed, so that its `AsyncResult.get()` raises."""

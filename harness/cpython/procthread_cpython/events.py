@@ -26,8 +26,21 @@ def print_(text):
     return {"print": {"text": text}}
 
 
-def received(via, value):
-    return {"received": {"via": via, "value": value}}
+def received(via, value, nondeterministic=False):
+    """A value got by get, recv, read, get_local, map, imap or result (what `received` counts)."""
+    body = {"via": via, "value": value}
+    if nondeterministic:
+        body["nondeterministic"] = True
+    return {"received": body}
+
+
+def observed(via, value, nondeterministic=False):
+    """A state asked about: is_alive, exitcode, qsize, empty, full, locked, is_set, n_waiting,
+    broken (not counted by `received`)."""
+    body = {"via": via, "value": value}
+    if nondeterministic:
+        body["nondeterministic"] = True
+    return {"observed": body}
 
 
 def ran(argv, code):

@@ -14,7 +14,7 @@ import multiprocessing
 import queue
 from multiprocessing.managers import BaseManager
 
-from .errors import AUTH_REFUSED, StepError
+from .errors import AUTH_REFUSED, TIMEOUT, StepError
 
 
 class QueueManager(BaseManager):
@@ -84,6 +84,15 @@ def remote_queue(actor, manager, name):
             owner = actor.clients[manager]
         proxy = actor.remote[(manager, name)] = getattr(owner, "get_" + name)()
     return proxy
+
+
+def remote_get(actor, manager, name, timeout):
+    """`get` on a served queue: the proxy raises the server's `queue.Empty` at the timeout."""
+    try:
+        return remote_queue(actor, manager, name).get(True, timeout)
+    except queue.Empty:
+        ms = None if timeout is None else round(timeout * 1000)
+        raise StepError(f"empty: nothing arrived within {ms} ms", TIMEOUT) from None
 
 
 def shutdown(actor, manager):

@@ -17,13 +17,16 @@ MAIN = "main"
 
 #: Every verb the language has, as written in a file.
 VERBS = (
-    "print", "start", "fork", "join", "terminate", "kill", "put", "get", "send", "recv", "close",
-    "acquire", "release", "add", "read", "set_local", "get_local", "run", "repeat", "for_each",
-    "loop", "sleep_ms", "submit", "serve", "connect", "shutdown", "exit", "crash",
+    "print", "start", "fork", "join", "terminate", "kill", "is_alive", "exitcode",
+    "put", "get", "qsize", "empty", "full", "task_done", "send", "recv", "close",
+    "acquire", "release", "locked", "is_set", "n_waiting", "broken", "set", "clear", "wait",
+    "notify", "notify_all", "abort", "reset",
+    "add", "read", "set_local", "get_local", "run", "repeat", "for_each", "loop", "sleep_ms",
+    "submit", "map", "imap", "result", "return", "serve", "connect", "shutdown", "exit", "crash",
 )
 
 #: Steps whose body is nested steps, and the key holding it.
-BODIES = {"repeat": "do", "for_each": "do", "loop": "loop"}
+BODIES = {"repeat": "do", "for_each": "do", "loop": "loop", "imap": "do"}
 
 
 @dataclass
@@ -56,6 +59,19 @@ class Scenario:
     #: name -> ActorDef; `main` is where the run starts.
     actors: dict
     timeout_ms: int = 60000
+    #: The `[expect]` table as written (only what the executor needs is read from it).
+    expect: dict = field(default_factory=dict)
+
+    def nondeterministic_variables(self, family):
+        """Variables `[expect]` declares nondeterministic for `threads` or `processes`: a `read`
+        of one gives a value the trace never shows."""
+        out = set()
+        for name, want in self.expect.get("variables", {}).items():
+            if isinstance(want, dict):
+                want = want.get(family)
+            if want == "nondeterministic":
+                out.add(name)
+        return out
 
     def resource_kind(self, name):
         spec = self.resources.get(name)
@@ -89,6 +105,7 @@ def parse(source, path=Path("scenario.toml")):
         resources=resources,
         actors=actors,
         timeout_ms=doc.get("timeout_ms", 60000),
+        expect=doc.get("expect", {}),
     )
 
 

@@ -2,11 +2,12 @@
 
 A template is text with placeholders in braces (`{{` and `}}` write braces). The placeholders are
 the language's (docs/scenarios.md, "Templates"): `{pid}`, `{ppid}`, `{name}`, `{thread}`,
-`{process}`, `{value}`, `{i}`, `{item}`, `{elapsed}`, `{pid:INSTANCE}`, an actor's parameters, and
-a product of two of these or of integers, `{value*value}`.
+`{process}`, `{value}`, `{i}`, `{item}`, `{elapsed}`, `{pid:INSTANCE}`, `{none}` (None: TOML has
+no null), an actor's parameters, and a product of these or of integers, `{value*value}`.
 
-Pids and timings vary from run to run: they are written between two MARK characters
-(`\\x01pid:1234\\x01`), so that the runner's normalization replaces exactly them.
+Pids, timings and values declared nondeterministic vary from run to run: they are written between
+two MARK characters (`\\x01pid:1234\\x01`), so that the runner's normalization replaces exactly
+them.
 """
 
 import functools
@@ -18,7 +19,7 @@ import multiprocessing
 
 MARK = "\x01"
 
-BUILTINS = ("pid", "ppid", "name", "thread", "process", "value", "i", "item", "elapsed")
+BUILTINS = ("pid", "ppid", "name", "thread", "process", "value", "i", "item", "elapsed", "none")
 
 
 class Hole:
@@ -64,8 +65,7 @@ def parse(text, params=()):
 
 def _hole(name, params):
     if "*" in name:
-        a, b = name.split("*", 1)
-        return Hole("product", (_factor(a.strip(), params), _factor(b.strip(), params)))
+        return Hole("product", tuple(_factor(f.strip(), params) for f in name.split("*")))
     if name in params:
         return Hole("param", name)
     if name in BUILTINS:
@@ -104,7 +104,7 @@ def plain(text):
 
 def to_json(value):
     """Compact JSON, as the reference's serde_json writes it."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 
 def display(value):
@@ -140,7 +140,9 @@ class Renderer:
         if kind == "process":
             return multiprocessing.current_process().name
         if kind == "value":
-            return display(self.last)
+            shown = display(self.last)
+            # A value declared nondeterministic is marked, so that normalization hides it.
+            return marked("nondet", shown) if getattr(self, "last_nondet", False) else shown
         if kind == "i":
             return str(self.indices[-1]) if self.indices else ""
         if kind == "item":
@@ -153,9 +155,16 @@ class Renderer:
             return display(self.params[hole.arg]) if hole.arg in self.params else ""
         if kind == "number":
             return str(hole.arg)
+        if kind == "none":
+            return "None"
         if kind == "product":
-            a, b = (self.number(h) for h in hole.arg)
-            return "NaN" if a is None or b is None else str(a * b)
+            product = 1
+            for factor in hole.arg:
+                n = self.number(factor)
+                if n is None:
+                    return "NaN"
+                product *= n
+            return str(product)
         raise ValueError(f"unknown placeholder {hole!r}")
 
     def number(self, hole):
@@ -184,6 +193,16 @@ class Renderer:
             return self.indices[-1] if self.indices else _NONE
         if kind == "number":
             return hole.arg
+        if kind == "none":
+            return None
+        if kind == "product":  # a product alone is a number, as `{value}` alone is the value
+            product = 1
+            for factor in hole.arg:
+                n = self.number(factor)
+                if n is None:
+                    return _NONE
+                product *= n
+            return product
         return _NONE
 
     def value(self, expr):
@@ -197,6 +216,8 @@ class Renderer:
             return plain(self.render(expr))
         if isinstance(expr, list):
             return [self.value(e) for e in expr]
+        if isinstance(expr, dict):  # a table: a dict, keys in order as JSON objects are here
+            return {k: self.value(expr[k]) for k in sorted(expr)}
         return expr
 
 

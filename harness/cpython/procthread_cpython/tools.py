@@ -18,7 +18,7 @@ def run(actor, step):
     stdin = step.get("stdin")
     feed = {"stdin": subprocess.DEVNULL} if stdin is None else {"input": plain(actor.render(stdin)).encode()}
     try:
-        done = subprocess.run(argv, capture_output=True, timeout=actor.timeout(step), **feed)
+        done = subprocess.run(argv, capture_output=True, timeout=actor.seconds(step), **feed)
     except subprocess.TimeoutExpired:
         raise StepError(f"`{' '.join(args)}` still running after {step.get('timeout_ms')} ms", TIMEOUT) from None
     actor.record(events.ran(args, done.returncode))

@@ -20,8 +20,13 @@ use crate::error::{ChannelError, CodecError};
 /// the stack (the same bound as `serde_json`'s).
 pub(crate) const MAX_DEPTH: usize = 128;
 
-/// Writes the encoding of `value` to `out` (appends it to a `Vec`).
-pub(crate) fn encode_into<W: std::io::Write, T: Serialize + ?Sized>(out: W, value: &T) -> Result<(), ChannelError> {
+/// Appends the encoding of `value` to `out`.
+pub(crate) fn encode_into<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), ChannelError> {
+    encode_to(out, value)
+}
+
+/// Writes the encoding of `value` to `out`.
+pub(crate) fn encode_to<W: std::io::Write, T: Serialize + ?Sized>(out: W, value: &T) -> Result<(), ChannelError> {
     let mut ser = rmp_serde::Serializer::new(out).with_struct_map();
     value.serialize(&mut ser).map_err(|e| ChannelError::Codec(CodecError::Encode(e)))
 }

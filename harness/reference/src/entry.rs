@@ -6,6 +6,7 @@
 
 use std::io::{Read, Write};
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use serde::de::DeserializeOwned;
@@ -44,15 +45,48 @@ impl<A> Entry<A> {
 }
 
 /// A function a [`Pool`](crate::Pool) worker can run: arguments `A`, result `R`.
-#[derive(Debug)]
-pub struct Task<A: 'static, R: 'static> {
+///
+/// Made with [`Task::new`] for a function that returns its value, or [`Task::fallible`] for
+/// one that returns `Result<R, E>`: its `Err` then fails the task as
+/// [`PoolError::TaskFailed`](crate::PoolError::TaskFailed), keeping the error's type name and
+/// text (CPython keeps the exception's type). A task whose value is itself a `Result` can
+/// also be made with `new`: the `Result` then comes back whole as the value.
+pub struct Task<A: 'static, R: 'static, E: 'static = std::convert::Infallible> {
     name: &'static str,
-    pub(crate) func: fn(A) -> R,
+    pub(crate) func: TaskFn<A, R, E>,
+}
+
+impl<A, R, E> std::fmt::Debug for Task<A, R, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Task").field("name", &self.name).finish()
+    }
+}
+
+/// The two shapes of task function.
+pub(crate) enum TaskFn<A, R, E> {
+    Plain(fn(A) -> R),
+    Fallible(fn(A) -> Result<R, E>),
+}
+
+impl<A, R, E> TaskFn<A, R, E> {
+    pub(crate) fn call(&self, args: A) -> Result<R, E> {
+        match self {
+            TaskFn::Plain(f) => Ok(f(args)),
+            TaskFn::Fallible(f) => f(args),
+        }
+    }
 }
 
 impl<A, R> Task<A, R> {
     pub const fn new(name: &'static str, func: fn(A) -> R) -> Self {
-        Task { name, func }
+        Task { name, func: TaskFn::Plain(func) }
+    }
+}
+
+impl<A, R, E> Task<A, R, E> {
+    /// A task whose `Err(e)` fails it with `e`'s type name, `Display` and `Debug` text.
+    pub const fn fallible(name: &'static str, func: fn(A) -> Result<R, E>) -> Self {
+        Task { name, func: TaskFn::Fallible(func) }
     }
 
     pub fn name(&self) -> &'static str {
@@ -65,6 +99,13 @@ pub trait Registered: Sync {
     fn name(&self) -> &'static str;
     /// Decodes the arguments, runs, and encodes the result (`null` for an [`Entry`]).
     fn call_json(&self, args: &str) -> Result<serde_json::Value, String>;
+    /// Runs one item of a pool task in a worker: decodes `args`, runs, and writes the encoded
+    /// outcome to `out`, returning its tag (see the pool's protocol). Only [`Task`]s can.
+    #[doc(hidden)]
+    fn run_pool_item(&self, args: &[u8], out: &mut Vec<u8>, limit: usize) -> u8 {
+        let _ = (args, limit);
+        crate::pool::not_a_task(self.name(), out)
+    }
 }
 
 impl<A: DeserializeOwned> Registered for Entry<A> {
@@ -78,13 +119,24 @@ impl<A: DeserializeOwned> Registered for Entry<A> {
     }
 }
 
-impl<A: DeserializeOwned, R: Serialize> Registered for Task<A, R> {
+impl<A, R, E> Registered for Task<A, R, E>
+where
+    A: DeserializeOwned,
+    R: Serialize,
+    E: std::fmt::Display + std::fmt::Debug,
+{
     fn name(&self) -> &'static str {
         self.name
     }
     fn call_json(&self, args: &str) -> Result<serde_json::Value, String> {
         let args: A = serde_json::from_str(args).map_err(|e| format!("bad arguments for {}: {e}", self.name))?;
-        serde_json::to_value((self.func)(args)).map_err(|e| format!("cannot encode the result of {}: {e}", self.name))
+        match self.func.call(args) {
+            Ok(v) => serde_json::to_value(v).map_err(|e| format!("cannot encode the result of {}: {e}", self.name)),
+            Err(e) => Err(format!("{} failed: {e}", self.name)),
+        }
+    }
+    fn run_pool_item(&self, args: &[u8], out: &mut Vec<u8>, limit: usize) -> u8 {
+        crate::pool::run_task_item(&self.func, args, out, limit)
     }
 }
 
@@ -93,7 +145,7 @@ pub type Registry = &'static [&'static dyn Registered];
 
 static REGISTRY: OnceLock<Vec<Registry>> = OnceLock::new();
 static PROCESS_NAME: Mutex<Option<String>> = Mutex::new(None);
-static PARENT_PID: OnceLock<u32> = OnceLock::new();
+static DAEMON: AtomicBool = AtomicBool::new(false);
 
 /// Records the program's entry points and, if this process is a spawned child, runs the entry
 /// it was started for and exits (it never returns then). Call it first thing in `main`.
@@ -103,6 +155,9 @@ pub fn dispatch(registry: Registry) {
 
 /// [`dispatch`] with entry points gathered from several registries (one per module of a
 /// program, say); a name is looked up in them in order.
+///
+/// A command line with the child flag is not trusted: the child runs only what arrives
+/// through the boot channel its parent made (see `run_spawned_child`).
 pub fn dispatch_all(registries: &[Registry]) {
     let _ = REGISTRY.set(registries.to_vec());
     let mut args = std::env::args_os().skip(1);
@@ -113,9 +168,8 @@ pub fn dispatch_all(registries: &[Registry]) {
 }
 
 pub(crate) fn lookup(name: &str) -> Option<&'static dyn Registered> {
-    let builtin: &[&'static dyn Registered] = &[&crate::pool::WORKER_ENTRY];
     let user = REGISTRY.get().map(Vec::as_slice).unwrap_or_default();
-    builtin.iter().chain(user.iter().flat_map(|r| r.iter())).copied().find(|e| e.name() == name)
+    crate::pool::BUILTIN_ENTRIES.iter().chain(user.iter().flat_map(|r| r.iter())).copied().find(|e| e.name() == name)
 }
 
 /// The name of the current process: `MainProcess`, or the name a [`Process`](crate::Process) was given.
@@ -123,8 +177,14 @@ pub fn current_process_name() -> String {
     lock_name().clone().unwrap_or_else(|| "MainProcess".to_string())
 }
 
-pub(crate) fn set_current_process_name(name: &str) {
+/// Whether the current process was started as a daemon (the main process is not).
+pub fn current_process_is_daemon() -> bool {
+    DAEMON.load(Ordering::Relaxed)
+}
+
+pub(crate) fn set_current_process(name: &str, daemon: bool) {
     *lock_name() = Some(name.to_string());
+    DAEMON.store(daemon, Ordering::Relaxed);
 }
 
 fn lock_name() -> std::sync::MutexGuard<'static, Option<String>> {
@@ -133,19 +193,27 @@ fn lock_name() -> std::sync::MutexGuard<'static, Option<String>> {
 
 /// The pid of the process that started this one (on Windows, known only in a started child).
 pub fn parent_pid() -> Option<u32> {
-    os::parent_pid().or_else(|| PARENT_PID.get().copied())
+    os::parent_pid().or_else(|| crate::process::parent_process().map(|p| p.pid()))
 }
 
-/// What the parent tells a spawned child on its command line (no user data: that comes by pipe).
+/// What the parent tells a spawned child first on its boot channel; the arguments follow.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Boot {
     pub(crate) entry: String,
     pub(crate) name: String,
-    pub(crate) args: u64,
+    pub(crate) daemon: bool,
+    /// The status pipe's write end.
     pub(crate) status: u64,
+    /// The handles inside the arguments.
     pub(crate) handles: Vec<u64>,
     pub(crate) ppid: u32,
+    pub(crate) parent_name: String,
+    /// The parent's liveness token (see `process::parent`).
+    pub(crate) liveness: u64,
 }
+
+/// The largest boot record a child reads (it holds names and handle numbers only).
+pub(crate) const BOOT_LIMIT: usize = 1 << 20;
 
 /// What a child tells its parent at the end, on its status pipe.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -155,33 +223,55 @@ pub(crate) struct Report {
 
 /// Exit code of a child whose entry panicked (CPython exits 1 on an uncaught exception).
 pub(crate) const PANIC_EXIT: i32 = 1;
-/// Exit code of a child that could not even start its entry (unknown name, bad arguments).
+/// Exit code of a child that could not even start its entry (unknown name, bad arguments,
+/// or a boot channel that did not come from its parent).
 pub(crate) const BOOT_FAILURE_EXIT: i32 = 2;
 
-fn run_spawned_child(boot: &str) -> ! {
-    let boot: Boot = match serde_json::from_str(boot) {
+fn boot_failure(msg: impl std::fmt::Display) -> ! {
+    eprintln!("procthread: {msg}");
+    std::process::exit(BOOT_FAILURE_EXIT);
+}
+
+/// Runs the entry a parent spawned this process for, then exits.
+///
+/// The command line only names the boot channel; nothing else on it is trusted. The channel
+/// must be a socket made by our parent process (on Linux the kernel says who made it; a forged
+/// command line cannot produce one), or on Windows an inherited pipe that is not a standard
+/// handle. Every handle the boot record lists is checked before adoption: not stdio, a pipe or
+/// socket, and listed once, so no descriptor ends up with two owners.
+fn run_spawned_child(boot_number: &str) -> ! {
+    let Ok(number) = boot_number.parse::<u64>() else {
+        boot_failure("the child flag must be followed by the boot channel's handle number");
+    };
+    // SAFETY: this process was just started by exec and nothing in it has adopted any
+    // inherited handle yet; this is the one adoption of `number`.
+    let mut reader = match unsafe { os::adopt_boot_channel(number) } {
+        Ok(r) => r,
+        Err(e) => boot_failure(format!("refusing to run as a child: {e}")),
+    };
+    let boot: Boot = match framing::read_frame(&mut reader, BOOT_LIMIT).and_then(|b| framing::decode(&b)) {
         Ok(b) => b,
-        Err(e) => {
-            eprintln!("procthread: malformed child boot record: {e}");
-            std::process::exit(BOOT_FAILURE_EXIT);
-        }
+        Err(e) => boot_failure(format!("malformed boot record: {e}")),
     };
-    set_current_process_name(&boot.name);
-    let _ = PARENT_PID.set(boot.ppid);
-    // SAFETY: the parent made these two handles inheritable for us and nothing else owns them.
-    let status = unsafe { os::adopt_inherited(boot.status) }.map(std::io::PipeWriter::from);
-    // SAFETY: as above.
-    let args = unsafe { os::adopt_inherited(boot.args) }.map(std::io::PipeReader::from);
-    let (Ok(status), Ok(mut args)) = (status, args) else {
-        eprintln!("procthread: the parent's pipes were not inherited");
-        std::process::exit(BOOT_FAILURE_EXIT);
-    };
-    let mut json = String::new();
-    if let Err(e) = args.read_to_string(&mut json) {
-        eprintln!("procthread: cannot read arguments: {e}");
-        std::process::exit(BOOT_FAILURE_EXIT);
+    if let Err(e) = check_boot_handles(&boot, number) {
+        boot_failure(format!("refusing the boot record: {e}"));
     }
-    drop(args);
+    let mut json = String::new();
+    if let Err(e) = reader.read_to_string(&mut json) {
+        boot_failure(format!("cannot read arguments: {e}"));
+    }
+    drop(reader);
+    // SAFETY: checked above (an open pipe, listed once, not stdio); adopted once here.
+    let status = match unsafe { os::adopt_inherited(boot.status) } {
+        Ok(h) => std::io::PipeWriter::from(h),
+        Err(e) => boot_failure(format!("the status pipe was not inherited: {e}")),
+    };
+    // SAFETY: listed once (checked above) and adopted once here; the call checks its kind.
+    match unsafe { os::adopt_parent_watch(boot.liveness, boot.ppid) } {
+        Ok(watch) => crate::process::set_parent(crate::process::ParentProcess::new(boot.ppid, boot.parent_name, watch)),
+        Err(e) => boot_failure(format!("the parent's liveness handle was not inherited: {e}")),
+    }
+    set_current_process(&boot.name, boot.daemon);
     let Some(entry) = lookup(&boot.entry) else {
         finish(&status, Some(format!("entry {:?} is not registered in this program", boot.entry)), BOOT_FAILURE_EXIT);
     };
@@ -191,6 +281,22 @@ fn run_spawned_child(boot: &str) -> ! {
         Ok(Err(msg)) => finish(&status, Some(msg), BOOT_FAILURE_EXIT),
         Err(panic) => finish(&status, Some(panic), PANIC_EXIT),
     }
+}
+
+/// Every handle number in the boot record: distinct, not the boot channel, and of a kind the
+/// parent passes (the liveness token is checked when adopted).
+fn check_boot_handles(boot: &Boot, boot_channel: u64) -> Result<(), String> {
+    let mut all: Vec<u64> = boot.handles.clone();
+    all.extend([boot.status, boot.liveness, boot_channel]);
+    let mut sorted = all.clone();
+    sorted.sort_unstable();
+    if sorted.windows(2).any(|w| w[0] == w[1]) {
+        return Err(format!("a handle is listed twice: {all:?}"));
+    }
+    for &h in boot.handles.iter().chain([&boot.status]) {
+        os::check_inherited(h)?;
+    }
+    Ok(())
 }
 
 /// Runs `f`, turning a panic into its message.

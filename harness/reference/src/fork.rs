@@ -36,6 +36,16 @@ impl ForkedChild {
     pub fn try_wait(&mut self) -> io::Result<Option<i32>> {
         self.child.try_wait()
     }
+
+    /// Sends SIGTERM (nothing once the child was waited for: its pid may be reused).
+    pub fn terminate(&self) -> io::Result<()> {
+        self.child.terminate()
+    }
+
+    /// Sends SIGKILL (nothing once the child was waited for).
+    pub fn kill(&self) -> io::Result<()> {
+        self.child.kill()
+    }
 }
 
 /// Forks the current process: returns [`Fork::Parent`] in the parent and [`Fork::Child`] in the child.
@@ -90,14 +100,27 @@ pub(crate) fn ensure_single_threaded() -> Result<(), ProcessError> {
 }
 
 /// Forks a child that runs `body` and exits with the code it returns; stray descriptors other
-/// than stdio and `keep` are closed in the child first.
+/// than stdio and `keep` are closed in the child first, and the process-wide records that
+/// held them are forgotten ([`after_fork_in_child`]).
 pub(crate) fn fork_running(keep: &[u64], body: impl FnOnce() -> i32) -> Result<OsChild, ProcessError> {
     match fork()? {
         Fork::Parent(child) => Ok(child.child),
         Fork::Child => {
             os::close_fds_except(keep);
+            after_fork_in_child();
             let code = body();
             exit_child(code)
         }
     }
+}
+
+/// In a freshly forked child: forgets (without closing) every process-wide record that holds
+/// the parent's handles: its children, its own parent, its liveness pipe, its fork server
+/// connection. Those descriptors were closed by the fork's clean-up or are reused for a new
+/// purpose; dropping the records would close numbers that may belong to someone else now.
+pub(crate) fn after_fork_in_child() {
+    crate::process::forget_inherited_children();
+    crate::process::forget_inherited_parent();
+    os::forget_inherited_statics();
+    crate::pool::forget_inherited();
 }

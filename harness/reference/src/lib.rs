@@ -1,7 +1,9 @@
 //! The processes and threads of the classic tutorial chapter, in Rust, with the chapter's
 //! semantics: [`fork`] (Unix), [`Process`] with the `fork` and `spawn` start methods, [`Pool`]
-//! and [`ThreadPool`], [`subprocess`], [`Queue`] and [`pipe`], named [`thread`]s, [`Lock`] and
-//! [`RLock`], [`Local`] storage, and a [`manager`] serving queues over authenticated TCP.
+//! and [`ThreadPool`], [`subprocess`], [`Queue`] and [`pipe`], named [`thread`]s, `threading`'s
+//! [`Lock`], [`RLock`], [`Condition`], [`Event`], [`Semaphore`], [`BoundedSemaphore`] and
+//! [`Barrier`], the same shared by processes in [`shared`], [`Local`] storage, and a
+//! [`manager`] serving queues over authenticated TCP.
 //!
 //! A program that starts processes by spawn must call [`dispatch`] first thing in `main`, with
 //! the entry points and tasks its children may run:
@@ -55,15 +57,20 @@ mod token;
 
 mod local;
 
-pub use entry::{Entry, Registered, Registry, Task, current_process_name, dispatch, dispatch_all, parent_pid};
+pub use entry::{
+    Entry, Registered, Registry, Task, current_process_is_daemon, current_process_name, dispatch, dispatch_all,
+    parent_pid,
+};
 pub use error::{ChannelError, CodecError, LockError, ManagerError, PoolError, ProcessError, SubprocessError};
 #[cfg(unix)]
 pub use fork::{Fork, ForkedChild, exit_child, fork};
 pub use framing::DEFAULT_MAX_MESSAGE;
 pub use local::Local;
 pub use pipe::{PipeEnd, pipe, pipe_oneway};
-pub use pool::{AsyncResult, Pool, ThreadPool};
-pub use process::{Process, StartMethod};
+#[cfg(unix)]
+pub use pool::start_fork_server;
+pub use pool::{AsyncResult, Callbacks, IMapIterator, Pool, PoolBuilder, ThreadPool, ThreadPoolBuilder};
+pub use process::{ChildProcess, ParentProcess, Process, StartMethod, Waitable, active_children, parent_process, wait};
 pub use queue::{JoinableQueue, Queue, SimpleQueue};
 pub use sync::{
     Barrier, BoundedSemaphore, Condition, ConditionGuard, ConditionLock, Event, Lock, LockGuard, RLock, RLockGuard,

@@ -284,7 +284,7 @@ fn kill_a_producer(method: StartMethod, size: Size, rng: &mut Rng, tally: &mut T
     let q = Queue::new()?;
     let bytes = size.bytes(&q);
     let progress = shared::Semaphore::new(0)?;
-    let mut victim = start(&PRODUCER, (q.clone(), bytes, progress.clone()), method)?;
+    let victim = start(&PRODUCER, (q.clone(), bytes, progress.clone()), method)?;
     let kill_after = Duration::from_micros(rng.below(size.window_us()));
     let own = (size.messages() / 100).max(3);
     let (mut next_victim, mut next_own, mut put_own) = (0u64, 0u64, 0u64);
@@ -341,7 +341,7 @@ fn kill_a_consumer(method: StartMethod, size: Size, rng: &mut Rng, tally: &mut T
     let q = Queue::new()?;
     let bytes = size.bytes(&q);
     let (reports, report_end) = pipe_oneway()?;
-    let mut victim = start(&CONSUMER, (q.clone(), report_end), method)?;
+    let victim = start(&CONSUMER, (q.clone(), report_end), method)?;
     let kill_after = Duration::from_micros(rng.below(size.window_us()));
     let total = size.messages();
     let mut taken_by_victim: Vec<u64> = Vec::new();

@@ -83,7 +83,7 @@ where
 /// Kills the holder, then acquires before reaping it (a zombie still holds nothing).
 fn killed_lock_holder(method: StartMethod) -> Result<(), Failed> {
     let (lock, held) = (shared::Lock::new()?, shared::Event::new()?);
-    let mut p = start(&HOLD_LOCK, (lock.clone(), held.clone()), method)?;
+    let p = start(&HOLD_LOCK, (lock.clone(), held.clone()), method)?;
     check(held.wait_timeout(LONG), "the child never took the lock")?;
     check(!lock.try_acquire(), "held by the child")?;
     check(!lock.acquire_timeout(Duration::from_millis(100)), "held while the child lives")?;
@@ -100,7 +100,7 @@ fn killed_lock_holder(method: StartMethod) -> Result<(), Failed> {
 
 fn killed_rlock_holder(method: StartMethod) -> Result<(), Failed> {
     let (lock, held) = (shared::RLock::new()?, shared::Event::new()?);
-    let mut p = start(&HOLD_RLOCK, (lock.clone(), held.clone()), method)?;
+    let p = start(&HOLD_RLOCK, (lock.clone(), held.clone()), method)?;
     check(held.wait_timeout(LONG), "the child never took the lock")?;
     check(!lock.try_acquire(), "held by the child")?;
     check(lock.release() == Err(LockError::NotOwner), "only its owner releases it")?;
@@ -116,7 +116,7 @@ fn killed_rlock_holder(method: StartMethod) -> Result<(), Failed> {
 /// The condition (and its RLock) recovers: a wait and a notify work after the holder died.
 fn killed_condition_holder(method: StartMethod) -> Result<(), Failed> {
     let (cond, held) = (shared::Condition::new()?, shared::Event::new()?);
-    let mut p = start(&HOLD_CONDITION, (cond.clone(), held.clone()), method)?;
+    let p = start(&HOLD_CONDITION, (cond.clone(), held.clone()), method)?;
     check(held.wait_timeout(LONG), "the child never took the lock")?;
     p.kill()?;
     check(cond.acquire_timeout(RECOVERY_BOUND), "the condition's lock was not handed on")?;
@@ -131,10 +131,10 @@ fn killed_condition_holder(method: StartMethod) -> Result<(), Failed> {
 fn lock_released_by_another_process(method: StartMethod) -> Result<(), Failed> {
     let lock = shared::Lock::new()?;
     lock.acquire();
-    let mut p = start(&RELEASE_LOCK, lock.clone(), method)?;
+    let p = start(&RELEASE_LOCK, lock.clone(), method)?;
     check(p.join()? == 0, "the child released the parent's lock")?;
     check(!lock.is_locked(), "free")?;
-    let mut p = start(&RELEASE_LOCK, lock.clone(), method)?;
+    let p = start(&RELEASE_LOCK, lock.clone(), method)?;
     check(p.join()? == 3, "releasing a free lock is NotLocked in the child")?;
     Ok(())
 }
@@ -154,7 +154,7 @@ fn lock_excludes_across_processes(method: StartMethod) -> Result<(), Failed> {
         std::thread::yield_now();
         inside.release()?;
     }
-    for mut c in children {
+    for c in children {
         check(c.join()? == 0, "child ended normally")?;
     }
     check(violations.get_value() == 0, format!("{} overlapping critical sections", violations.get_value()))?;

@@ -6,14 +6,16 @@ pub mod conformance;
 pub mod events;
 pub mod exec;
 pub mod implementation;
+pub mod matrix;
 pub mod os;
 pub mod outcome;
 pub mod run;
 pub mod snapshots;
+pub mod supervise;
 pub mod tool;
 
 /// Entry points this program's children may run: actors started as processes, pool tasks.
-pub static REGISTRY: procthread::Registry = &[&exec::ACTOR_ENTRY, &exec::TASK];
+pub static REGISTRY: procthread::Registry = &[&exec::ACTOR_ENTRY, &exec::TASK, &exec::SERVE];
 
 /// Ends this process now with `code`, after flushing stdout and stderr.
 pub fn exit_now(code: i32) -> ! {

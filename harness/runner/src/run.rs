@@ -1,16 +1,17 @@
-//! Running one scenario on one backend in a fresh executor process, isolated as a process tree
-//! that is killed whole at the timeout and checked for leftovers afterwards.
+//! Running one scenario on one backend in a fresh executor process, contained so that no process
+//! of the run outlives it (see [`crate::supervise`]): killed whole at the timeout, checked for
+//! processes left behind when the executor ends, its trace read within its limit.
 
 use std::io::Read;
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use procthread_scenario::{Backend, Scenario};
 
 use crate::events;
 use crate::implementation::Executor;
 use crate::outcome::RunRecord;
+use crate::supervise::Live;
 
 /// Runs `scenario` on `backend` with the executor binary `harness` (this program).
 pub fn run_isolated(harness: &Path, scenario: &Scenario, backend: Backend) -> std::io::Result<RunRecord> {
@@ -19,54 +20,41 @@ pub fn run_isolated(harness: &Path, scenario: &Scenario, backend: Backend) -> st
 
 /// Runs `scenario` on `backend` with the executor of one implementation.
 pub fn run_isolated_with(executor: &Executor, scenario: &Scenario, backend: Backend) -> std::io::Result<RunRecord> {
-    let dir = tempfile::Builder::new().prefix("procthread-run-").tempdir()?;
+    let dir = tempfile::Builder::new().prefix(crate::supervise::RUN_DIR_PREFIX).tempdir()?;
+    let live = Live::new(dir.path());
     let events_path = dir.path().join("events");
     let stderr_path = dir.path().join("stderr.txt");
-    let mut cmd = executor.command(backend, &events_path, &scenario.path);
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(std::fs::File::create(&stderr_path)?);
+    let cmd = executor.command(backend, &events_path, &scenario.path);
+    // The harness binary also contains the run (`harness supervise` on Unix).
+    let harness = match executor {
+        Executor::Reference { harness } | Executor::Cpython { harness, .. } => harness,
+    };
+    let stderr = std::fs::File::create(&stderr_path)?;
     let started = Instant::now();
-    let mut tree = crate::os::start(&mut cmd)?;
-    let deadline = started + scenario.timeout;
-    let mut pause = Duration::from_millis(1);
-    let status = loop {
-        if let Some(status) = tree.try_wait()? {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            break None;
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(20));
-    };
-    let timed_out = status.is_none();
-    let mut leftovers = false;
-    let executor_code = match status {
-        Some(status) => {
-            leftovers = tree.anyone_left();
-            if leftovers {
-                tree.kill_all();
-            }
-            Some(crate::os::exitcode(status))
-        }
-        None => {
-            tree.kill_all();
-            let _ = tree.wait();
-            None
-        }
-    };
+    let run = crate::os::start(harness, cmd, stderr, scenario.timeout, dir.path())?;
+    live.set_stopper(run.stopper());
+    let ended = run.wait();
+    live.done();
+    // An interrupted runner reports nothing more; its handler ends the process.
+    crate::supervise::park_if_interrupted();
+    let ended = ended?;
+    if ended.stopped {
+        return Err(std::io::Error::other("the run was stopped from outside (its supervisor was signalled)"));
+    }
     let elapsed_ms = started.elapsed().as_millis();
-    let events = events::read(&events_path)?;
+    let trace = events::read_limited(&events_path, events::TRACE_LIMIT)?;
     let mut stderr = String::new();
-    let _ = std::fs::File::open(&stderr_path).and_then(|mut f| f.read_to_string(&mut stderr));
+    let _ = std::fs::File::open(&stderr_path).and_then(|f| f.take(1 << 20).read_to_string(&mut stderr));
     let tail_from = stderr.len().saturating_sub(1500);
     let tail_from = (tail_from..stderr.len()).find(|&i| stderr.is_char_boundary(i)).unwrap_or(stderr.len());
     Ok(RunRecord {
         scenario: scenario.name.clone(),
         backend,
-        events,
-        executor_code,
-        timed_out,
-        leftovers,
+        events: trace.events,
+        executor_code: ended.executor_code,
+        timed_out: ended.timed_out,
+        leftovers: !ended.leftovers.is_empty() || !ended.clean,
+        trace_over_limit: trace.over_limit,
         stderr_tail: stderr[tail_from..].to_string(),
         elapsed_ms,
     })

@@ -2,8 +2,10 @@
 //! subprocesses behave the same on every OS.
 
 use std::io::{Read, Write};
+use std::process::Stdio;
 
-pub const TOOLS: [&str; 5] = ["upper", "exit", "sleep", "echo", "lookup"];
+pub const TOOLS: [&str; 9] =
+    ["upper", "exit", "sleep", "echo", "lookup", "sleep-pid", "setsid-sleep", "double-fork", "tree"];
 
 /// Runs a tool and returns its exit code.
 pub fn run(args: &[String]) -> i32 {
@@ -26,6 +28,7 @@ pub fn run(args: &[String]) -> i32 {
             0
         }
         Some("lookup") => lookup(&args[1..], &mut out),
+        Some(name @ ("sleep-pid" | "setsid-sleep" | "double-fork" | "tree")) => escape(name, &args[1..]),
         other => {
             eprintln!("unknown tool {:?}; tools: {}", other.unwrap_or(""), TOOLS.join(", "));
             2
@@ -63,4 +66,53 @@ fn lookup(args: &[String], out: &mut impl Write) -> i32 {
         }
     }
     0
+}
+
+/// Test tools that try to outlive their run, each recording its pid as an empty file named
+/// after it in the directory DIR (one file per process: appends to one shared file are not
+/// atomic everywhere):
+/// - `sleep-pid DIR MS`: sleeps;
+/// - `setsid-sleep DIR MS`: starts `sleep-pid DIR MS` in a new session (Unix; a breakaway
+///   attempt on Windows) and waits for it;
+/// - `double-fork DIR MS`: the same, but exits at once instead of waiting, as a daemon does
+///   (the detached child has no stdio);
+/// - `tree DIR LEVELS MS`: starts `tree DIR LEVELS-1 MS` in a new session if LEVELS > 1, then
+///   sleeps: LEVELS processes, each but the first in a session of its own.
+fn escape(name: &str, args: &[String]) -> i32 {
+    let (Some(dir), Some(ms)) = (args.first(), args.last().and_then(|m| m.parse::<u64>().ok())) else {
+        eprintln!("usage: {name} DIR [LEVELS] MS");
+        return 2;
+    };
+    let dir = std::path::Path::new(dir);
+    if let Err(e) = std::fs::File::create(dir.join(std::process::id().to_string())) {
+        eprintln!("{name}: cannot record my pid in {}: {e}", dir.display());
+        return 2;
+    }
+    let ms_text = ms.to_string();
+    let dir_text = dir.to_string_lossy();
+    let detached = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(std::env::current_exe()?);
+        cmd.arg("tool").args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        crate::os::spawn_detached(&mut cmd)
+    };
+    let child = match name {
+        "setsid-sleep" | "double-fork" => detached(&["sleep-pid", &dir_text, &ms_text]).map(Some),
+        "tree" => match args.get(1).and_then(|l| l.parse::<u32>().ok()) {
+            Some(levels) if levels > 1 => detached(&["tree", &dir_text, &(levels - 1).to_string(), &ms_text]).map(Some),
+            _ => Ok(None),
+        },
+        _ => Ok(None),
+    };
+    match child {
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            1
+        }
+        Ok(_) if name == "double-fork" => 0,
+        Ok(Some(mut child)) if name == "setsid-sleep" => child.wait().map_or(1, |s| s.code().unwrap_or(1)),
+        Ok(_) => {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            0
+        }
+    }
 }

@@ -3,7 +3,9 @@
 //! Everything above this module is OS-free. Each OS module provides:
 //! `OwnedOs`/`BorrowedOs` (an owned/borrowed pipe handle), `borrow`, `handle_number`,
 //! `adopt_inherited`, `wait_readable`, `spawn_with_handles`, `OsChild` (wait, wait with
-//! timeout, terminate, kill) and the exit-status mapping to the chapter's `exitcode`.
+//! timeout, terminate, kill) and the exit-status mapping to the chapter's `exitcode`; for the
+//! process-shared primitives (`crate::shared`): `SharedMemory`, `Parker` (sleep until a shared
+//! word changes), `RawRobust` and `RawLock` (a robust mutex), `current_pid`, `process_gone`.
 
 #[cfg(unix)]
 mod unix;

@@ -37,13 +37,13 @@ pub(crate) fn send_value<W: Write, T: Serialize + ?Sized>(
     limit: usize,
 ) -> Result<(), ChannelError> {
     let mut count = Count(0);
-    codec::encode_into(&mut count, value)?;
+    codec::encode_to(&mut count, value)?;
     let size = count.0;
     frame::check_size(size, limit)?;
     buf.clear();
     buf.extend_from_slice(&frame::header(size));
     let mut through = Through { out, buf, left: size, longer: false };
-    let encoded = codec::encode_into(&mut through, value);
+    let encoded = codec::encode_to(&mut through, value);
     let Through { mut out, buf, left, longer } = through;
     if left > 0 {
         let pad = if longer || encoded.is_err() { NEVER_USED } else { 0 };

@@ -1,4 +1,7 @@
 //! The pending-task queue shared by a pool's workers: FIFO, closable, terminable.
+//!
+//! An `imap` iterator submits its items lazily, a few chunks ahead of its reader; while it
+//! lives it is a *producer*, and workers wait for its chunks even after `close`.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -10,6 +13,7 @@ struct State<J> {
     pending: VecDeque<J>,
     closed: bool,
     terminated: bool,
+    producers: usize,
 }
 
 #[derive(Debug)]
@@ -21,7 +25,7 @@ pub(crate) struct Jobs<J> {
 impl<J> Jobs<J> {
     pub(crate) fn new() -> Self {
         Jobs {
-            state: Mutex::new(State { pending: VecDeque::new(), closed: false, terminated: false }),
+            state: Mutex::new(State { pending: VecDeque::new(), closed: false, terminated: false, producers: 0 }),
             changed: Condvar::new(),
         }
     }
@@ -41,7 +45,37 @@ impl<J> Jobs<J> {
         Ok(())
     }
 
-    /// The next job, waiting for one; `None` once the queue is closed and drained, or terminated.
+    /// Pushes a job for a live producer: allowed after `close`, not after `terminate`.
+    pub(crate) fn push_produced(&self, job: J) -> Result<(), PoolError> {
+        let mut s = self.lock();
+        if s.terminated {
+            return Err(PoolError::Terminated);
+        }
+        s.pending.push_back(job);
+        drop(s);
+        self.changed.notify_one();
+        Ok(())
+    }
+
+    /// Registers a producer; `false` (not registered) if the queue is closed or terminated.
+    pub(crate) fn add_producer(&self) -> bool {
+        let mut s = self.lock();
+        if s.closed || s.terminated {
+            return false;
+        }
+        s.producers += 1;
+        true
+    }
+
+    pub(crate) fn remove_producer(&self) {
+        let mut s = self.lock();
+        s.producers = s.producers.saturating_sub(1);
+        drop(s);
+        self.changed.notify_all();
+    }
+
+    /// The next job, waiting for one; `None` once the queue is closed, drained and without
+    /// producers, or terminated.
     pub(crate) fn next(&self) -> Option<J> {
         let mut s = self.lock();
         loop {
@@ -51,7 +85,7 @@ impl<J> Jobs<J> {
             if let Some(job) = s.pending.pop_front() {
                 return Some(job);
             }
-            if s.closed {
+            if s.closed && s.producers == 0 {
                 return None;
             }
             s = self.changed.wait(s).unwrap_or_else(|p| p.into_inner());

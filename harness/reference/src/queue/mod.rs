@@ -34,8 +34,8 @@ use feeder::Feeder;
 ///
 /// Clone it to share it between threads; pass it (or a clone) in a [`Process`](crate::Process)'s
 /// arguments to share it with a child. Values travel in the binary encoding of
-/// [`crate::codec`], one message each: two `put`s never interleave, and one message is taken
-/// whole by one consumer. Each producer's values arrive in the order it put them.
+/// the crate's codec (MessagePack), one message each: two `put`s never interleave, and one
+/// message is taken whole by one consumer. Each producer's values arrive in the order it put them.
 ///
 /// # How it is made
 /// Messages sit in a ring of [`buffer_size`](Self::buffer_size) bytes (2 MiB) of shared

@@ -18,7 +18,6 @@ use super::channel::Channel;
 use super::ring::{self, Kind};
 use crate::error::ChannelError;
 use crate::os;
-use crate::shared::RobustGuard;
 
 /// How a message goes into the ring.
 enum Wait {
@@ -63,7 +62,7 @@ impl Channel {
         let room = run.saturating_sub(ring::HEAD).min(self.limit as u64);
         let start = w + pad;
         let mut span = self.ring.span(start + ring::HEAD, room);
-        if let Err(e) = crate::codec::encode_into(&mut span, value) {
+        if let Err(e) = crate::codec::encode_to(&mut span, value) {
             return if span.overflowed() { Ok(false) } else { Err(e) };
         }
         if pad > 0 {
@@ -76,7 +75,7 @@ impl Channel {
 
     /// The write lock if it is free now. Taken by this very thread (a value's `Serialize`
     /// putting on its own queue) counts as busy.
-    fn try_write_lock(&self) -> Result<Option<RobustGuard<'_>>, ChannelError> {
+    fn try_write_lock(&self) -> Result<Option<impl Sized + '_>, ChannelError> {
         match self.write_lock.lock(Some(long_ago())) {
             Ok(turn) => Ok(turn),
             Err(e) if e.kind() == io::ErrorKind::Deadlock => Ok(None),

@@ -351,6 +351,50 @@ mod tests {
         assert_eq!(c.wait_timeout(Duration::from_millis(20)), Ok(false));
     }
 
+    /// Producer and consumers through the condition alone: a lost wake-up leaves a consumer
+    /// asleep with work pending, and the bounded wait below fails.
+    #[test]
+    fn no_wake_up_is_lost_between_a_producer_and_consumers() {
+        use std::sync::atomic::AtomicUsize;
+        let c = Condition::with_lock(Lock::new().expect("lock")).expect("condition");
+        let pending = std::sync::Arc::new(AtomicUsize::new(0));
+        let consumed = std::sync::Arc::new(AtomicUsize::new(0));
+        const ITEMS: usize = 4_000;
+        let consumers: Vec<_> = (0..4)
+            .map(|_| {
+                let (c, pending, consumed) = (c.clone(), pending.clone(), consumed.clone());
+                std::thread::spawn(move || {
+                    loop {
+                        let _g = c.lock();
+                        let ready = c
+                            .wait_for(
+                                || pending.load(Ordering::SeqCst) > 0 || consumed.load(Ordering::SeqCst) >= ITEMS,
+                                Some(Duration::from_secs(60)),
+                            )
+                            .expect("held");
+                        assert!(ready, "a consumer slept through pending work");
+                        if consumed.load(Ordering::SeqCst) >= ITEMS {
+                            return;
+                        }
+                        pending.fetch_sub(1, Ordering::SeqCst);
+                        if consumed.fetch_add(1, Ordering::SeqCst) + 1 == ITEMS {
+                            c.notify_all().expect("held");
+                        }
+                    }
+                })
+            })
+            .collect();
+        for _ in 0..ITEMS {
+            let _g = c.lock();
+            pending.fetch_add(1, Ordering::SeqCst);
+            c.notify(1).expect("held");
+        }
+        for t in consumers {
+            t.join().expect("consumer");
+        }
+        assert_eq!(consumed.load(Ordering::SeqCst), ITEMS);
+    }
+
     /// A counting handshake for the tests (a semaphore of this module's own making would
     /// test the thing with itself).
     #[derive(Clone)]

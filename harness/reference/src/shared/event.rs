@@ -132,6 +132,27 @@ mod tests {
         assert!(!e.is_set());
     }
 
+    /// Two threads hand a turn back and forth through two events: a lost wake-up stalls the
+    /// exchange and a bounded wait fails.
+    #[test]
+    fn ping_pong_loses_no_wake_up() {
+        let (ping, pong) = (Event::new().expect("event"), Event::new().expect("event"));
+        let (p2, q2) = (ping.clone(), pong.clone());
+        let other = std::thread::spawn(move || {
+            for _ in 0..2_000 {
+                assert!(p2.wait_timeout(Duration::from_secs(60)), "ping lost");
+                p2.clear();
+                q2.set();
+            }
+        });
+        for _ in 0..2_000 {
+            ping.set();
+            assert!(pong.wait_timeout(Duration::from_secs(60)), "pong lost");
+            pong.clear();
+        }
+        other.join().expect("other");
+    }
+
     #[test]
     fn every_waiter_wakes_even_if_cleared_at_once() {
         let e = Event::new().expect("event");

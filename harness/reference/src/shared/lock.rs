@@ -22,13 +22,13 @@ use crate::os::{Parker, RawLock};
 /// free lock is [`LockError::NotLocked`].
 ///
 /// Taking and releasing it uncontended costs one atomic instruction each and no system call
-/// (the word holds the holder's pid; see [`pid_lock`](super::pid_lock)).
+/// (the word holds the holder's pid; see the [module documentation](super)).
 ///
 /// # When the holder is killed
 /// A process that dies holding the lock does not leave it held for ever: a waiter notices
-/// within [`LIVENESS_EVERY`](super::pid_lock::LIVENESS_EVERY) that the process named in the
-/// lock is gone (exited, killed, or an unreaped zombie) and takes the lock over. Whatever the
-/// dead holder was doing under the lock may be half done.
+/// within 50 ms that the process named in the lock is gone (exited, killed, or an unreaped
+/// zombie) and takes the lock over. Whatever the dead holder was doing under the lock may be
+/// half done.
 ///
 /// ```no_run
 /// # fn main() -> std::io::Result<()> {

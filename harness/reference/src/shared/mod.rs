@@ -1,11 +1,13 @@
 //! Synchronization shared by processes: CPython's `multiprocessing` primitives.
 //!
 //! [`Lock`], [`RLock`], [`Semaphore`], [`BoundedSemaphore`], [`Condition`], [`Event`] and
-//! [`Barrier`] behave as their [`crate::sync`](crate::Lock) counterparts for threads, but work
-//! across processes too. Each is `Clone` (clones share one object, for the threads of a
-//! process) and passes to a child process in its arguments like a [`Queue`](crate::Queue): a
-//! forked child inherits it, a spawned child receives its OS handles through
-//! [`crate::handles`] (serializing one works only while a start collects handles).
+//! [`Barrier`] behave as the crate's thread primitives of the same names ([`crate::Lock`] and
+//! the others), but work across processes too. Each is `Clone` (clones share one object, for
+//! the threads of a process) and passes to a child process in its arguments like a
+//! [`Queue`](crate::Queue): a forked child inherits it, a spawned child receives its OS handles
+//! through `crate::handles` (serializing one works only while a start collects handles). Pass
+//! them in the arguments: a forked child closes the descriptors its arguments do not name, so
+//! an object it reaches another way (a static) still works there but cannot be passed on.
 //!
 //! ```no_run
 //! use procthread::{Entry, Process, Registry, StartMethod, shared};
@@ -26,7 +28,7 @@
 //! ```
 //!
 //! # What they are made of
-//! State lives in a shared memory region ([`SharedRegion`]: `memfd_create` + `mmap` on Linux,
+//! State lives in a shared memory region (`SharedRegion`: `memfd_create` + `mmap` on Linux,
 //! `shm_open` unlinked at once + `mmap` on macOS, an unnamed file mapping on Windows) and is
 //! only accessed with atomic instructions, so taking an uncontended lock or semaphore, or
 //! setting an event nobody waits for, costs no system call on Linux and macOS. A thread that
@@ -59,6 +61,9 @@
 //! - [`Semaphore`]s have no owner: permits a dead process held are not returned (as with
 //!   CPython's). A process killed while waiting in a [`Condition`] or [`Barrier`] stays
 //!   counted (see their docs).
+//! - A process killed while waiting (not holding) leaves the object's count of sleepers one
+//!   too high: later releases then make a wake-up call nobody needs, which costs a system call
+//!   and nothing else.
 //!
 //! # Differences from CPython
 //! - `Event::wait` returns `true` when woken by a `set`, even if the flag was cleared at once
@@ -88,8 +93,7 @@ pub use lock::{Lock, LockGuard};
 #[allow(unused_imports, reason = "the shared memory the queue may keep counters in (issue 10)")]
 pub(crate) use region::SharedRegion;
 pub use rlock::{RLock, RLockGuard};
-#[allow(unused_imports, reason = "the queue's reader and writer locks (issue 10)")]
-pub(crate) use robust::{RobustGuard, RobustMutex};
+pub(crate) use robust::RobustMutex;
 pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};
 
 /// Identifies the calling thread among all threads of all processes: the process id in the

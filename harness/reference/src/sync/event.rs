@@ -9,9 +9,17 @@ use std::time::{Duration, Instant};
 /// As in CPython, a `wait` that was woken by [`set`](Self::set) returns `true` even if the flag
 /// was cleared again before the waiter ran (gh-57711).
 #[derive(Debug, Default)]
+struct State {
+    flag: bool,
+    /// How many times it was set, so that a waiter knows it was set since it began.
+    generation: u64,
+    /// Threads waiting: `set` wakes only if there are (a wake is a system call).
+    waiters: usize,
+}
+
+#[derive(Debug, Default)]
 pub struct Event {
-    /// The flag, and how many times it was set (so a waiter knows it was set since it began).
-    state: Mutex<(bool, u64)>,
+    state: Mutex<State>,
     changed: Condvar,
 }
 
@@ -20,25 +28,28 @@ impl Event {
         Self::default()
     }
 
-    fn state(&self) -> MutexGuard<'_, (bool, u64)> {
+    fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn is_set(&self) -> bool {
-        self.state().0
+        self.state().flag
     }
 
     /// Sets the flag and wakes every waiting thread.
     pub fn set(&self) {
         let mut state = self.state();
-        state.0 = true;
-        state.1 = state.1.wrapping_add(1);
+        state.flag = true;
+        state.generation = state.generation.wrapping_add(1);
+        let waiters = state.waiters;
         drop(state);
-        self.changed.notify_all();
+        if waiters > 0 {
+            self.changed.notify_all();
+        }
     }
 
     pub fn clear(&self) {
-        self.state().0 = false;
+        self.state().flag = false;
     }
 
     /// Waits until the flag is set.
@@ -53,21 +64,21 @@ impl Event {
 
     fn wait_until(&self, deadline: Option<Instant>) -> bool {
         let mut state = self.state();
-        if state.0 {
+        if state.flag {
             return true;
         }
-        let generation = state.1;
-        while state.1 == generation {
-            state = match deadline {
+        let generation = state.generation;
+        while state.generation == generation {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) {
+                return false;
+            }
+            state.waiters += 1;
+            state = match left {
                 None => self.changed.wait(state).unwrap_or_else(|p| p.into_inner()),
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return false;
-                    }
-                    self.changed.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0
-                }
+                Some(left) => self.changed.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0,
             };
+            state.waiters -= 1;
         }
         true
     }

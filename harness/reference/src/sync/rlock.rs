@@ -1,19 +1,26 @@
 //! [`RLock`]: `threading.RLock`, a reentrant lock owned by the thread that holds it.
 
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use crate::deadline;
 use crate::error::LockError;
+use crate::shared::thread_token;
 
 /// A reentrant lock: its owner may acquire it again; it is free after as many releases.
 /// Only the owner may release it ([`LockError::NotOwner`] otherwise).
 #[derive(Debug, Default)]
 pub struct RLock {
-    /// The owner and its recursion count; `None` when free.
-    state: Mutex<Option<(ThreadId, usize)>>,
+    state: Mutex<State>,
     freed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// The owner (its [`thread_token`]) and its recursion count; `None` when free.
+    held: Option<(u64, usize)>,
+    /// Threads waiting for it: a release wakes one only if there are (a wake is a system call).
+    waiters: usize,
 }
 
 /// Releases one level of its [`RLock`] when dropped.
@@ -27,7 +34,7 @@ impl RLock {
         Self::default()
     }
 
-    fn state(&self) -> MutexGuard<'_, Option<(ThreadId, usize)>> {
+    fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -53,29 +60,29 @@ impl RLock {
 
     /// Takes the lock `count` levels deep (or `count` more levels if this thread owns it).
     fn acquire_count(&self, count: usize, deadline: Option<Instant>) -> bool {
-        let me = std::thread::current().id();
+        let me = thread_token();
         let mut state = self.state();
         loop {
-            match *state {
+            match state.held {
                 None => {
-                    *state = Some((me, count));
+                    state.held = Some((me, count));
                     return true;
                 }
                 Some((owner, n)) if owner == me => {
-                    *state = Some((me, n + count));
+                    state.held = Some((me, n + count));
                     return true;
                 }
                 Some(_) => {
-                    state = match deadline {
-                        None => self.freed.wait(state).unwrap_or_else(|p| p.into_inner()),
-                        Some(d) => {
-                            let left = d.saturating_duration_since(Instant::now());
-                            if left.is_zero() {
-                                return false;
-                            }
-                            self.freed.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0
-                        }
+                    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                    if left.is_some_and(|l| l.is_zero()) {
+                        return false;
                     }
+                    state.waiters += 1;
+                    state = match left {
+                        None => self.freed.wait(state).unwrap_or_else(|p| p.into_inner()),
+                        Some(left) => self.freed.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0,
+                    };
+                    state.waiters -= 1;
                 }
             }
         }
@@ -89,13 +96,13 @@ impl RLock {
 
     /// Releases one level, or all of them (`all`): returns how many were released.
     fn release_levels(&self, all: bool) -> Result<usize, LockError> {
-        let me = std::thread::current().id();
+        let me = thread_token();
         let mut state = self.state();
-        match *state {
+        match state.held {
             Some((owner, n)) if owner == me => {
                 let released = if all { n } else { 1 };
-                *state = if n > released { Some((me, n - released)) } else { None };
-                if state.is_none() {
+                state.held = if n > released { Some((me, n - released)) } else { None };
+                if state.held.is_none() && state.waiters > 0 {
                     drop(state);
                     self.freed.notify_one();
                 }
@@ -108,14 +115,14 @@ impl RLock {
 
     /// Whether the calling thread owns the lock (CPython's `_is_owned`).
     pub fn is_owned(&self) -> bool {
-        matches!(*self.state(), Some((owner, _)) if owner == std::thread::current().id())
+        matches!(self.state().held, Some((owner, _)) if owner == thread_token())
     }
 
     /// How many times the calling thread holds the lock; 0 if it does not own it (CPython's
     /// `_recursion_count`).
     pub fn recursion_count(&self) -> usize {
-        match *self.state() {
-            Some((owner, n)) if owner == std::thread::current().id() => n,
+        match self.state().held {
+            Some((owner, n)) if owner == thread_token() => n,
             _ => 0,
         }
     }

@@ -9,35 +9,42 @@ use crate::error::LockError;
 /// The counter both semaphores share, with an optional bound on releases.
 #[derive(Debug)]
 struct Counter {
-    value: Mutex<usize>,
+    value: Mutex<Value>,
     available: Condvar,
     bound: Option<usize>,
 }
 
+#[derive(Debug)]
+struct Value {
+    permits: usize,
+    /// Threads waiting for a permit: a release wakes only if there are (a wake is a system call).
+    waiters: usize,
+}
+
 impl Counter {
     fn new(value: usize, bound: Option<usize>) -> Self {
-        Counter { value: Mutex::new(value), available: Condvar::new(), bound }
+        Counter { value: Mutex::new(Value { permits: value, waiters: 0 }), available: Condvar::new(), bound }
     }
 
-    fn value(&self) -> MutexGuard<'_, usize> {
+    fn value(&self) -> MutexGuard<'_, Value> {
         self.value.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn acquire_until(&self, deadline: Option<Instant>) -> bool {
         let mut value = self.value();
-        while *value == 0 {
-            value = match deadline {
+        while value.permits == 0 {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) {
+                return false;
+            }
+            value.waiters += 1;
+            value = match left {
                 None => self.available.wait(value).unwrap_or_else(|p| p.into_inner()),
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return false;
-                    }
-                    self.available.wait_timeout(value, left).unwrap_or_else(|p| p.into_inner()).0
-                }
+                Some(left) => self.available.wait_timeout(value, left).unwrap_or_else(|p| p.into_inner()).0,
             };
+            value.waiters -= 1;
         }
-        *value -= 1;
+        value.permits -= 1;
         true
     }
 
@@ -47,14 +54,15 @@ impl Counter {
         }
         let mut value = self.value();
         let limit = self.bound.unwrap_or(usize::MAX);
-        match value.checked_add(n) {
-            Some(v) if v <= limit => *value = v,
+        match value.permits.checked_add(n) {
+            Some(v) if v <= limit => value.permits = v,
             _ => return Err(LockError::TooManyReleases { bound: limit }),
         }
+        let waiters = value.waiters;
         drop(value);
-        if n == 1 {
+        if waiters == 1 || (waiters > 0 && n == 1) {
             self.available.notify_one();
-        } else {
+        } else if waiters > 1 {
             self.available.notify_all();
         }
         Ok(())
@@ -121,7 +129,7 @@ impl Semaphore {
 
     /// The permits available now.
     pub fn value(&self) -> usize {
-        *self.counter.value()
+        self.counter.value().permits
     }
 
     /// Takes a permit and returns a guard that gives it back.
@@ -174,7 +182,7 @@ impl BoundedSemaphore {
     }
 
     pub fn value(&self) -> usize {
-        *self.counter.value()
+        self.counter.value().permits
     }
 
     /// The initial value, which releases may not pass.

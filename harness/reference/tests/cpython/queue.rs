@@ -223,7 +223,7 @@ fn is_empty<T>(r: Result<T, ChannelError>) -> bool {
 fn test_put(method: StartMethod) -> Result<(), Failed> {
     let q = Queue::with_maxsize(6)?;
     let go = Queue::new()?;
-    let mut child = start(&TAKE_SIX, (go.clone(), q.clone()), method)?;
+    let child = start(&TAKE_SIX, (go.clone(), q.clone()), method)?;
     q.put(&1)?;
     q.put_timeout(&2, LONG)?;
     q.put_nowait(&3)?;
@@ -248,7 +248,7 @@ fn test_put(method: StartMethod) -> Result<(), Failed> {
 fn test_get(method: StartMethod) -> Result<(), Failed> {
     let q = Queue::new()?;
     let go = Queue::new()?;
-    let mut child = start(&PUT_FOUR, (go.clone(), q.clone()), method)?;
+    let child = start(&PUT_FOUR, (go.clone(), q.clone()), method)?;
     check(q.empty()?, "empty before")?;
     go.put(&())?;
     check_eq(q.get_timeout::<i32>(LONG)?, 2, "get")?;
@@ -273,7 +273,7 @@ fn test_fork(method: StartMethod) -> Result<(), Failed> {
     }
     // Let a feeder the puts may have started finish, so that fork sees one thread.
     std::thread::sleep(Duration::from_millis(100));
-    let mut child = start(&PUT_TEN_MORE, q.clone(), method)?;
+    let child = start(&PUT_TEN_MORE, q.clone(), method)?;
     check_eq(child.join()?, 0, "the child's exit code")?;
     let mut got: Vec<i32> = Vec::new();
     for _ in 0..20 {
@@ -314,7 +314,7 @@ fn test_task_done(method: StartMethod) -> Result<(), Failed> {
     for _ in &workers {
         q.put(&None::<i32>)?;
     }
-    for mut w in workers {
+    for w in workers {
         check_eq(w.join()?, 0, "a worker's exit code")?;
     }
     check(matches!(q.task_done(), Err(ChannelError::TaskDoneTooManyTimes)), "one task_done too many")?;
@@ -424,7 +424,7 @@ fn test_duplex_false() -> Result<(), Failed> {
 fn test_spawn_close(method: StartMethod) -> Result<(), Failed> {
     let (conn, child_conn) = pipe()?;
     let kept = child_conn.try_clone()?;
-    let mut p = start(&SEND_ONE, child_conn, method)?;
+    let p = start(&SEND_ONE, child_conn, method)?;
     kept.close();
     check_eq(conn.recv_bytes(None)?, b"x".to_vec(), "the child's message")?;
     check_eq(p.join()?, 0, "exit code")?;
@@ -468,7 +468,7 @@ fn test_strings(method: StartMethod) -> Result<(), Failed> {
     let strings: Vec<Vec<u8>> =
         [&b"hello"[..], b"", b"a", b"b", b"", b"bye", b"", b"lop"].iter().map(|s| s.to_vec()).collect();
     let (a, b) = pipe()?;
-    let mut p = start(&CHILD_STRINGS, (b, strings.clone()), method)?;
+    let p = start(&CHILD_STRINGS, (b, strings.clone()), method)?;
     for s in &strings {
         for _ in 0..3000 {
             if a.poll(Some(Duration::from_millis(10)))? {
@@ -483,7 +483,7 @@ fn test_strings(method: StartMethod) -> Result<(), Failed> {
 
 fn test_boundaries(method: StartMethod) -> Result<(), Failed> {
     let (r, w) = pipe_oneway()?;
-    let mut p = start(&CHILD_BOUNDARIES, r.try_clone()?, method)?;
+    let p = start(&CHILD_BOUNDARIES, r.try_clone()?, method)?;
     let l = [b"first".to_vec(), b"second".to_vec()];
     for m in &l {
         w.send_bytes(m, 0, None)?;
@@ -499,7 +499,7 @@ fn test_dont_merge(method: StartMethod) -> Result<(), Failed> {
     let (a, b) = pipe()?;
     check(!a.poll(Some(Duration::ZERO))?, "poll(0.0) of nothing")?;
     check(!a.poll(Some(Duration::from_millis(100)))?, "poll(0.1) of nothing")?;
-    let mut p = start(&CHILD_DONT_MERGE, b, method)?;
+    let p = start(&CHILD_DONT_MERGE, b, method)?;
     check_eq(a.recv_bytes(None)?, b"a".to_vec(), "first")?;
     check(a.poll(Some(LONG))?, "poll")?;
     check(a.poll(Some(LONG))?, "poll again")?;

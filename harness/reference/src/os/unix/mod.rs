@@ -2,11 +2,13 @@
 
 mod pipe;
 pub(crate) use pipe::*;
+mod subprocess;
 use std::io::{self, PipeReader};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::{Duration, Instant};
+pub(crate) use subprocess::{Pump, spawn_locked, stdout_for_child};
 
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
@@ -26,6 +28,10 @@ pub(crate) use liveness::{current_pid, process_gone};
 pub(crate) use park::Parker;
 pub(crate) use robust::{RawLock, RawRobust};
 pub(crate) use shm::SharedMemory;
+
+pub(crate) mod fdpass;
+mod process;
+pub(crate) use process::*;
 
 pub(crate) fn borrow(h: &impl AsFd) -> BorrowedOs<'_> {
     h.as_fd()

@@ -1,9 +1,10 @@
-//! Message pipes on Unix: a larger buffer where Linux allows it.
+//! Pipes on Unix: message pipes with a larger buffer where Linux allows it, and non-blocking
+//! read ends.
 
 use std::io::{self, PipeReader, PipeWriter};
+use std::os::fd::AsFd;
 
-#[cfg(target_os = "linux")]
-use nix::fcntl::{FcntlArg, fcntl};
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
 
 /// The buffer a message pipe asks for (Linux; other systems keep theirs).
 #[cfg(target_os = "linux")]
@@ -25,3 +26,14 @@ fn grow(writer: &PipeWriter) {
 
 #[cfg(not(target_os = "linux"))]
 fn grow(_writer: &PipeWriter) {}
+
+fn set_flag(fd: &impl AsFd, flag: OFlag) -> io::Result<()> {
+    let flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL).map_err(io::Error::from)?);
+    fcntl(fd, FcntlArg::F_SETFL(flags | flag)).map_err(io::Error::from)?;
+    Ok(())
+}
+
+/// Makes a pipe's read end non-blocking (a read with nothing to read returns `WouldBlock`).
+pub(crate) fn set_nonblocking(reader: &PipeReader) -> io::Result<()> {
+    set_flag(reader, OFlag::O_NONBLOCK)
+}

@@ -3,11 +3,13 @@
 
 mod pipe;
 pub(crate) use pipe::*;
+mod subprocess;
 use std::io::{self, PipeReader};
 use std::os::windows::io::{AsHandle, AsRawHandle, FromRawHandle, RawHandle};
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+pub(crate) use subprocess::{Pump, stdout_for_child};
 
 use windows_sys::Win32::Foundation::{HANDLE, HANDLE_FLAG_INHERIT, SetHandleInformation, WAIT_OBJECT_0, WAIT_TIMEOUT};
 use windows_sys::Win32::System::Pipes::PeekNamedPipe;
@@ -24,6 +26,9 @@ pub(crate) use liveness::{current_pid, process_gone};
 pub(crate) use park::Parker;
 pub(crate) use robust::{RawLock, RawRobust};
 pub(crate) use shm::SharedMemory;
+
+mod process;
+pub(crate) use process::*;
 
 /// The exit code given to a terminated or killed child. CPython uses the same value and reports
 /// it as `-SIGTERM`; so does this crate, for both `terminate` and `kill` (Windows has one way
@@ -90,6 +95,13 @@ pub(crate) fn wait_readable(reader: &PipeReader, timeout: Option<Duration>) -> i
 
 /// Serializes our own spawns: a handle is inheritable only while the one spawn that needs it runs.
 static SPAWN_LOCK: Mutex<()> = Mutex::new(());
+
+/// Spawns `cmd` under the spawn lock. Every spawn of this crate must take it: a spawn made while
+/// another holds handles inheritable for its own child would let this child inherit them too.
+pub(crate) fn spawn_locked(cmd: &mut Command) -> io::Result<std::process::Child> {
+    let _serial = SPAWN_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    cmd.spawn()
+}
 
 /// Spawns `cmd`, letting the child inherit exactly the listed handles besides stdio.
 /// The caller keeps every listed handle open until this returns.

@@ -6,3 +6,9 @@ use std::io::{self, PipeReader, PipeWriter};
 pub(crate) fn message_pipe() -> io::Result<(PipeReader, PipeWriter)> {
     io::pipe()
 }
+
+/// Anonymous pipes have no non-blocking mode worth relying on here; callers that drain a pipe
+/// on Windows first check what is available.
+pub(crate) fn set_nonblocking(_reader: &PipeReader) -> io::Result<()> {
+    Ok(())
+}
