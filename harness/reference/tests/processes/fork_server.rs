@@ -1,13 +1,14 @@
 //! The fork server behind pools started by fork (Unix): it serves a multi-threaded parent
 //! (where `fork` itself is refused), and it goes, with its workers, when its program goes.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use libtest_mimic::Failed;
 use procthread::{Entry, Pool, ProcessError, Queue, StartMethod, Task};
 
 use super::check;
 
+#[cfg(target_os = "linux")]
 const LONG: Duration = Duration::from_secs(60);
 
 pub static TRIPLE: Task<i64, i64> = Task::new("fork_server::triple", |x| 3 * x);
@@ -81,8 +82,8 @@ pub fn killed_program_takes_its_fork_server_and_workers_along(method: StartMetho
     check(workers.iter().all(|&w| running(w)), "the workers run")?;
     owner.kill()?;
     owner.join()?;
-    let deadline = Instant::now() + LONG;
-    while watched.iter().any(|&p| running(p)) && Instant::now() < deadline {
+    let deadline = std::time::Instant::now() + LONG;
+    while watched.iter().any(|&p| running(p)) && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
     let left: Vec<u32> = watched.into_iter().filter(|&p| running(p)).collect();
