@@ -22,7 +22,12 @@ UNIX = os.name == "posix"
 
 
 def budget(quick):
-    return (7, 0.04) if quick else (21, 0.12)
+    # As the Rust side's: many short samples, for the bootstrap intervals of the medians.
+    return (15, 0.02) if quick else (31, 0.08)
+
+
+def pick(quick, q, full):
+    return q if quick else full
 
 
 def time_per_op(op, quick, samples=None):
@@ -93,11 +98,17 @@ def series(label, samples, x=None):
     return s
 
 
-def queue_rtt_at(size, quick):
+def echo_peer(target, args, thread):
+    """The echo of a round trip: a process (fork where there is fork) or a thread of this one."""
+    p = threading.Thread(target=target, args=args) if thread else ctx().Process(target=target, args=args)
+    p.start()
+    return p
+
+
+def queue_rtt_at(size, quick, thread=False):
     c = ctx()
     rx, tx = c.Queue(), c.Queue()
-    p = c.Process(target=echo_queue, args=(rx, tx))
-    p.start()
+    p = echo_peer(echo_queue, (rx, tx), thread)
     msg = "x" * size
 
     def op():
@@ -108,6 +119,24 @@ def queue_rtt_at(size, quick):
         return time_per_op(op, quick)
     finally:
         rx.put(None)
+        p.join()
+
+
+def pipe_rtt_at(size, quick, thread=False):
+    a, b = ctx().Pipe()
+    p = echo_peer(echo_pipe, (b,), thread)
+    if not thread:
+        b.close()
+    msg = "x" * size
+
+    def op():
+        a.send(msg)
+        a.recv()
+
+    try:
+        return time_per_op(op, quick)
+    finally:
+        a.send(None)
         p.join()
 
 
@@ -193,7 +222,7 @@ def run(op, quick, exe):
             p = cc.Process(target=noop)
             p.start()
             p.join()
-        return [series("cpython", time_per_op(f, quick, samples=5 if method == "spawn" else None))]
+        return [series("cpython", time_per_op(f, quick, samples=pick(quick, 5, 9) if method == "spawn" else None))]
     if op == "subprocess_trivial":
         return [series("cpython", time_per_op(lambda: subprocess.call([exe, "--exit-now"]), quick))]
     if op == "pool_chapter":
@@ -207,32 +236,23 @@ def run(op, quick, exe):
                 pool.close()
                 pool.join()
                 [r.get() for r in rs]
-            out.append(series("cpython-" + method, time_per_op(f, quick, samples=5)))
+            out.append(series("cpython-" + method, time_per_op(f, quick, samples=pick(quick, 5, 9))))
         return out
     if op == "queue_rtt":
-        return [series("cpython", queue_rtt_at(16, quick))]
-    if op == "queue_size_sweep":
-        sizes = [16, 4096, 65536] if quick else [16, 256, 4096, 65536, 1 << 20]
-        return [series("cpython", queue_rtt_at(s, quick), x=s) for s in sizes]
+        return [series("cpython", queue_rtt_at(16, quick)), series("cpython-threads", queue_rtt_at(16, quick, True))]
     if op == "pipe_rtt":
-        a, b = c.Pipe()
-        p = c.Process(target=echo_pipe, args=(b,))
-        p.start()
-        b.close()
-        msg = "x" * 16
-
-        def f():
-            a.send(msg)
-            a.recv()
-        try:
-            return [series("cpython", time_per_op(f, quick))]
-        finally:
-            a.send(None)
-            p.join()
+        return [series("cpython", pipe_rtt_at(16, quick)), series("cpython-threads", pipe_rtt_at(16, quick, True))]
+    if op == "size_sweep":
+        sizes = [16, 4096, 65536, 1 << 20] if quick else [16, 256, 4096, 65536, 1 << 20]
+        out = []
+        for s in sizes:
+            out.append(series("cpython-queue", queue_rtt_at(s, quick), x=s))
+            out.append(series("cpython-pipe", pipe_rtt_at(s, quick), x=s))
+        return out
     if op == "queue_throughput":
         count = 20000 if quick else 100000
         out = []
-        for _ in range(5 if quick else 11):
+        for _ in range(pick(quick, 9, 15)):
             q = c.Queue()
             t = time.perf_counter()
             p = c.Process(target=flood, args=(q, count))
@@ -315,7 +335,7 @@ def run(op, quick, exe):
         for workers in (1, 2, 4):
             tr, pr = [], []
             pool = c.Pool(workers)
-            for _ in range(3 if quick else 5):
+            for _ in range(pick(quick, 5, 7)):
                 t = time.perf_counter()
                 [burn(chunk) for _ in range(chunks)]
                 base = time.perf_counter() - t
@@ -345,7 +365,7 @@ def run(op, quick, exe):
     if op == "balance_loop":
         per = 100000 if quick else 400000
         out = {"cpython-locked": [], "cpython-unlocked": []}
-        for _ in range(3 if quick else 7):
+        for _ in range(pick(quick, 5, 9)):
             for locked in (True, False):
                 state = {"balance": 0}
                 lock = threading.Lock()

@@ -4,7 +4,7 @@
 
 use criterion::{Criterion, criterion_group};
 use procthread::StartMethod;
-use procthread_bench::workloads as w;
+use procthread_bench::workloads::{self as w, Peer};
 
 fn start(c: &mut Criterion) {
     let mut g = c.benchmark_group("start+join");
@@ -18,14 +18,17 @@ fn start(c: &mut Criterion) {
     g.finish();
 }
 
+/// The same queue and pipe between processes and between two threads of this process.
 fn messages(c: &mut Criterion) {
     let mut g = c.benchmark_group("round-trip-16B");
-    let q = w::QueueRoundTrip::start(StartMethod::Spawn);
-    g.bench_function("queue/process", |b| b.iter(|| q.round_trip("0123456789abcdef")));
-    drop(q);
-    let p = w::PipeRoundTrip::start(StartMethod::Spawn);
-    g.bench_function("pipe/process", |b| b.iter(|| p.round_trip("0123456789abcdef")));
-    drop(p);
+    for (name, peer) in [("process-spawn", Peer::Process(StartMethod::Spawn)), ("threads", Peer::Thread)] {
+        let q = w::QueueRoundTrip::start(peer);
+        g.bench_function(format!("queue/{name}"), |b| b.iter(|| q.round_trip("0123456789abcdef")));
+        drop(q);
+        let p = w::PipeRoundTrip::start(peer);
+        g.bench_function(format!("pipe/{name}"), |b| b.iter(|| p.round_trip("0123456789abcdef")));
+        drop(p);
+    }
     g.finish();
 }
 

@@ -79,11 +79,24 @@ enum Cmd {
         /// Only these figures (by id; all by default).
         #[arg(long = "only")]
         only: Vec<String>,
-        /// Measure nothing: re-render the tables and charts from the directory's report.json.
+        /// Measure nothing: re-analyse the raw samples of the directory's report.json and re-render.
         #[arg(long)]
         render_only: bool,
+        /// Also save the report as a named baseline for `compare` (in target/procthread-baselines/).
+        #[arg(long, value_name = "NAME")]
+        save_baseline: Option<String>,
     },
-    /// Compare a report with a baseline by ratios; exit non-zero on a regression beyond tolerance.
+    /// Compare two reports (paths, report directories or saved baseline names): what changed, with intervals.
+    Compare {
+        /// The report before (A).
+        a: String,
+        /// The report after (B).
+        b: String,
+        /// Changes within this fraction (0.02: 2 %) count as noise.
+        #[arg(long, default_value_t = 0.02)]
+        noise: f64,
+    },
+    /// Compare a report with a baseline by ratios and intervals; exit 1 on a significant regression or lost target.
     Gate {
         #[arg(long)]
         report: PathBuf,
@@ -113,8 +126,9 @@ enum Cmd {
     Supervise {
         #[arg(long)]
         timeout_ms: u64,
+        /// The run's temp dir (not `--dir`, the global scenario directory).
         #[arg(long)]
-        dir: Option<PathBuf>,
+        run_dir: Option<PathBuf>,
         #[arg(long)]
         parent: u32,
         #[arg(last = true, required = true)]
@@ -191,25 +205,46 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             show(&cli.dir, &cli.snapshots, &name, &backend, implementation, python.as_deref(), raw)
         }
         Cmd::Exec { backend, events, scenario } => exec(&backend, &events, &scenario),
-        Cmd::Report { quick, out, only, render_only } => report(quick, out, only, render_only),
-        Cmd::Gate { report, baseline, config, summary, update } => gate(&report, &baseline, &config, summary, update),
-        Cmd::Measure { id, quick, pinned } => measure(&id, quick, pinned),
-        Cmd::Supervise { timeout_ms, dir, parent, argv } => {
+        Cmd::Report { quick, out, only, render_only, save_baseline } => {
+            procthread_bench::cli::report(procthread_bench::cli::ReportArgs {
+                quick,
+                out,
+                only,
+                render_only,
+                save_baseline,
+            })
+        }
+        Cmd::Compare { a, b, noise } => procthread_bench::cli::compare(&a, &b, noise),
+        Cmd::Gate { report, baseline, config, summary, update } => {
+            procthread_bench::cli::gate(&report, &baseline, &config, summary, update)
+        }
+        Cmd::Measure { id, quick, pinned } => procthread_bench::cli::measure(&id, quick, pinned),
+        Cmd::Supervise { timeout_ms, run_dir, parent, argv } => {
             let timeout = std::time::Duration::from_millis(timeout_ms);
-            let opts = procthread_harness::supervise::Options { timeout, dir, parent, argv };
+            let opts = procthread_harness::supervise::Options { timeout, dir: run_dir, parent, argv };
             Ok(ExitCode::from(procthread_harness::os::supervise(opts).clamp(0, 255) as u8))
         }
         Cmd::Tool { args } => Ok(ExitCode::from(tool::run(&args).clamp(0, 255) as u8)),
     }
 }
 
-fn load_all(dir: &Path) -> Result<Vec<Scenario>> {
-    let files = procthread_scenario::discover(dir)
+/// The scenarios of `dir` (subfolders included), or only those named in `only`: a file not
+/// asked for is not read, so one broken file does not stop running the others.
+fn load_all(dir: &Path, only: &[String]) -> Result<Vec<Scenario>> {
+    let mut files = procthread_scenario::discover(dir)
         .with_context(|| format!("cannot read scenario directory {}", dir.display()))?;
+    if !only.is_empty() {
+        for name in only {
+            if !files.iter().any(|f| procthread_scenario::name_in(dir, f) == *name) {
+                bail!("no scenario `{name}` in {}", dir.display());
+            }
+        }
+        files.retain(|f| only.contains(&procthread_scenario::name_in(dir, f)));
+    }
     let mut out = Vec::new();
     let mut bad = 0;
     for f in files {
-        match procthread_scenario::load(&f) {
+        match procthread_scenario::load_in(dir, &f) {
             Ok(s) => out.push(s),
             Err(e) => {
                 eprintln!("{e}");
@@ -231,7 +266,7 @@ fn parse_backend(name: &str) -> Result<Backend> {
 }
 
 fn list(dir: &Path) -> Result<ExitCode> {
-    for s in load_all(dir)? {
+    for s in load_all(dir, &[])? {
         println!("{}  ({})", s.name, s.title);
         for (b, a) in applicability(&s, cfg!(unix)) {
             let status = match a {
@@ -305,12 +340,8 @@ fn executors(
 
 fn run_all(dir: &Path, snap_dir: &Path, runs: &Runs<'_>, format: Format) -> Result<ExitCode> {
     let backends: Vec<Backend> = runs.backends.iter().map(|b| parse_backend(b)).collect::<Result<_>>()?;
-    let scenarios = load_all(dir)?;
-    for name in runs.only {
-        if !scenarios.iter().any(|s| s.name == *name) {
-            bail!("no scenario `{name}` in {}", dir.display());
-        }
-    }
+    let scenarios = load_all(dir, runs.only)?;
+
     let harness = std::env::current_exe()?;
     procthread_harness::supervise::install_interrupt_handler()?;
     let implementations = runs.implementation.implementations();
@@ -330,9 +361,10 @@ fn run_all(dir: &Path, snap_dir: &Path, runs: &Runs<'_>, format: Format) -> Resu
             }
         }
     }
+    // Only a run of every scenario knows every declaration.
     let orphans = match std::fs::read_dir(snap_dir) {
-        Ok(_) => conformance::orphan_snapshots(snap_dir, &scenarios)?,
-        Err(_) => Vec::new(),
+        Ok(_) if runs.only.is_empty() => conformance::orphan_snapshots(snap_dir, &scenarios)?,
+        _ => Vec::new(),
     };
     match format {
         Format::Human => {
@@ -414,7 +446,14 @@ fn show(
     raw: bool,
 ) -> Result<ExitCode> {
     let backend = parse_backend(backend)?;
-    let scenario = procthread_scenario::load(&dir.join(format!("{name}.toml")))?;
+    // A name (`queue-ipc`, `cpython/...`) under the directory, or the path of a file.
+    let by_path = Path::new(name);
+    let file = if name.ends_with(".toml") || by_path.is_file() {
+        by_path.to_path_buf()
+    } else {
+        dir.join(format!("{name}.toml"))
+    };
+    let scenario = procthread_scenario::load_in(dir, &file)?;
     let harness = std::env::current_exe()?;
     procthread_harness::supervise::install_interrupt_handler()?;
     let executor = match executors(&[implementation], python, &harness)?.pop().map(|(_, e)| e) {
@@ -426,6 +465,7 @@ fn show(
     let to_run = divergence.map_or_else(|| scenario.clone(), |d| scenario.diverged(d));
     let record = run::run_isolated_with(&executor, &to_run, backend)?;
     let outcome = conformance::evaluate(&scenario, backend, implementation, &record, snap_dir);
+
     if raw {
         for e in &record.events {
             println!(
@@ -453,71 +493,4 @@ fn exec(backend: &str, events: &Path, scenario: &Path) -> Result<ExitCode> {
     let scenario = procthread_scenario::load(scenario)?;
     let code = procthread_harness::exec::execute(scenario, backend, events)?;
     procthread_harness::exit_now(code)
-}
-
-fn report(quick: bool, out: Option<PathBuf>, only: Vec<String>, render_only: bool) -> Result<ExitCode> {
-    use procthread_bench::{figures, report};
-    if render_only {
-        let dir = out.unwrap_or_else(report::default_dir);
-        let json = dir.join("report.json");
-        let text = std::fs::read_to_string(&json).with_context(|| format!("cannot read {}", json.display()))?;
-        let r: report::Report =
-            serde_json::from_str(&text).with_context(|| format!("{}: not a harness report", json.display()))?;
-        let files = report::write(&r, &dir)?;
-        eprintln!("rewrote {} files in {}", files.len(), dir.display());
-        return Ok(ExitCode::SUCCESS);
-    }
-    for id in &only {
-        if figures::spec(id).is_none() {
-            let ids: Vec<&str> = figures::SPECS.iter().map(|s| s.id).collect();
-            bail!("unknown figure `{id}`; figures: {}", ids.join(", "));
-        }
-    }
-    let out = out.unwrap_or_else(report::default_dir);
-    let r = report::build(&report::Options { quick, out: out.clone(), only })?;
-    let files = report::write(&r, &out)?;
-    print!("{}", report::markdown(&r));
-    eprintln!("\nwrote {}", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
-    Ok(ExitCode::SUCCESS)
-}
-
-fn measure(id: &str, quick: bool, pinned: bool) -> Result<ExitCode> {
-    use procthread_bench::{figures, pin};
-    if pinned && !pin::pin_to_first_cpu() {
-        eprintln!("note: cannot pin to one CPU on this OS; measuring with free placement");
-    }
-    let series = figures::measure(id, quick).map_err(anyhow::Error::msg)?;
-    println!("{}", serde_json::to_string(&series)?);
-    Ok(ExitCode::SUCCESS)
-}
-
-fn gate(report: &Path, baseline: &Path, config: &Path, summary: Option<PathBuf>, update: bool) -> Result<ExitCode> {
-    use procthread_bench::gate;
-    use procthread_bench::report::Report;
-    let text = std::fs::read_to_string(report).with_context(|| format!("cannot read report {}", report.display()))?;
-    let r: Report =
-        serde_json::from_str(&text).with_context(|| format!("{}: not a harness report", report.display()))?;
-    if update {
-        let b = gate::baseline_from(&r);
-        if let Some(dir) = baseline.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(baseline, serde_json::to_string_pretty(&b)? + "\n")?;
-        println!("wrote {} ({} ratios)", baseline.display(), b.ratios.len());
-        return Ok(ExitCode::SUCCESS);
-    }
-    let cfg = gate::Config::load(config)?;
-    let text =
-        std::fs::read_to_string(baseline).with_context(|| format!("cannot read baseline {}", baseline.display()))?;
-    let b: gate::Baseline =
-        serde_json::from_str(&text).with_context(|| format!("{}: not a gate baseline", baseline.display()))?;
-    let outcome = gate::compare(&r, &b, &cfg)?;
-    let table = gate::markdown(&outcome);
-    print!("{table}");
-    if let Some(path) = summary {
-        use std::io::Write;
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
-        writeln!(f, "### Performance gate\n\n{table}")?;
-    }
-    Ok(if outcome.regressions() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -20,7 +20,7 @@ pub fn run_isolated(harness: &Path, scenario: &Scenario, backend: Backend) -> st
 
 /// Runs `scenario` on `backend` with the executor of one implementation.
 pub fn run_isolated_with(executor: &Executor, scenario: &Scenario, backend: Backend) -> std::io::Result<RunRecord> {
-    let dir = tempfile::Builder::new().prefix("procthread-run-").tempdir()?;
+    let dir = tempfile::Builder::new().prefix(crate::supervise::RUN_DIR_PREFIX).tempdir()?;
     let live = Live::new(dir.path());
     let events_path = dir.path().join("events");
     let stderr_path = dir.path().join("stderr.txt");

@@ -37,6 +37,14 @@ pub struct Ended {
     pub error: Option<String>,
 }
 
+/// The prefix of every run's temp dir: the only directories a supervisor ever removes.
+pub const RUN_DIR_PREFIX: &str = "procthread-run-";
+
+/// Whether `dir` is a run's temp dir (a supervisor refuses to remove anything else).
+pub fn is_run_dir(dir: &Path) -> bool {
+    dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(RUN_DIR_PREFIX))
+}
+
 /// What `harness supervise` is given (Unix).
 #[derive(Debug, Clone)]
 pub struct Options {

@@ -574,3 +574,33 @@ fn a_runner_killed_outright_leaves_no_process_behind() {
     cli.wait();
     cli.assert_nothing_left(false);
 }
+
+/// A supervisor whose runner is gone removes the run's temp dir, and nothing else: not a
+/// directory that is not a run's, and not the scenario directory (the global `--dir`, which once
+/// leaked into the supervisor's own option).
+#[cfg(unix)]
+#[test]
+fn a_supervisor_removes_only_a_runs_temp_dir() {
+    let keep = tempfile::tempdir().expect("tempdir");
+    std::fs::write(keep.path().join("precious"), "x").expect("write");
+    let run_dir = tempfile::Builder::new().prefix("procthread-run-").tempdir().expect("tempdir");
+    let supervise = |extra: &[&std::ffi::OsStr]| {
+        let mut cmd = std::process::Command::new(harness());
+        cmd.args(extra).args(["supervise", "--timeout-ms", "60000", "--parent", "1"]);
+        cmd.arg("--").arg(harness()).args(["tool", "exit", "0"]);
+        // No runner: stdin at its end from the start.
+        cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null());
+        cmd.status().expect("supervise")
+    };
+    assert!(supervise(&["--dir".as_ref(), keep.path().as_os_str()]).success());
+    let mut cmd = std::process::Command::new(harness());
+    cmd.args(["supervise", "--timeout-ms", "60000", "--parent", "1", "--run-dir"]).arg(keep.path());
+    cmd.arg("--").arg(harness()).args(["tool", "exit", "0"]).stdin(std::process::Stdio::null());
+    assert!(cmd.status().expect("supervise").success());
+    assert!(keep.path().join("precious").exists(), "a directory that is not a run's was removed");
+    let mut cmd = std::process::Command::new(harness());
+    cmd.args(["supervise", "--timeout-ms", "60000", "--parent", "1", "--run-dir"]).arg(run_dir.path());
+    cmd.arg("--").arg(harness()).args(["tool", "exit", "0"]).stdin(std::process::Stdio::null());
+    assert!(cmd.status().expect("supervise").success());
+    assert!(!run_dir.path().exists(), "the run's temp dir stays after its runner went away");
+}

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::frame::{self, EncodeError, FrameError, Timed};
+use super::frame::{self, EncodeError, FrameError, Inbox, Timed};
 use super::handshake::{self, JoinFailure, Terms};
+use super::server::MAX_TIMEOUT;
 use super::wire::{self, ErrorCode, Op, Outgoing, ServerFrame, Status};
 use super::{auth, tcp};
 use crate::error::ManagerError;
@@ -44,17 +45,17 @@ impl Default for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// Bounds connecting and the handshake together (default 10 s); then
+    /// Bounds connecting and the handshake together (default 10 s; at most a day); then
     /// [`ManagerError::ConnectTimeout`].
     pub fn connect_timeout(mut self, t: Duration) -> Self {
-        self.connect_timeout = t;
+        self.connect_timeout = t.min(MAX_TIMEOUT);
         self
     }
 
     /// How long past what a call waits on the server its reply may take (default 10 s); then
-    /// [`ManagerError::NoReply`]. Also the keep-alive bound of the connection.
+    /// [`ManagerError::NoReply`]. Also the keep-alive bound of the connection. From 1 ms to a day.
     pub fn peer_timeout(mut self, t: Duration) -> Self {
-        self.peer_timeout = t.max(Duration::from_millis(1));
+        self.peer_timeout = t.clamp(Duration::from_millis(1), MAX_TIMEOUT);
         self
     }
 
@@ -106,6 +107,7 @@ struct Conn {
     terms: Terms,
     /// The socket's read timeout as last set (see [`Timed`]).
     armed: Option<Duration>,
+    inbox: Inbox,
 }
 
 /// A named queue on the manager, as the chapter's `manager.get_task_queue()` returns it.
@@ -149,7 +151,7 @@ impl Target {
             let mut armed = None;
             let joined = handshake::join(Timed::new(&stream, deadline, &mut armed), &stream, &self.key, &challenge);
             return match joined {
-                Ok(terms) => Ok(Conn { stream, terms, armed }),
+                Ok(terms) => Ok(Conn { stream, terms, armed, inbox: Inbox::default() }),
                 Err(JoinFailure::Busy(why)) => Err(ManagerError::Busy(why)),
                 Err(JoinFailure::Refused) => Err(ManagerError::AuthRefused),
                 Err(JoinFailure::TimedOut) => Err(timed_out(address.to_string())),
@@ -194,7 +196,8 @@ impl Conn {
         };
         frame::write_frame(&self.stream, request).map_err(lost)?;
         let limit = self.terms.max_message.min(opts.max_message).saturating_add(ENVELOPE);
-        let body = match frame::read_frame(Timed::new(&self.stream, deadline, &mut self.armed), limit) {
+        let timed = Timed::new(&self.stream, deadline, &mut self.armed);
+        let body = match frame::read_frame(self.inbox.reader(timed), limit) {
             Ok(body) => body,
             Err(FrameError::Idle | FrameError::Stalled { .. }) => {
                 return Err(ManagerError::NoReply { during, waited: bound });
@@ -247,10 +250,11 @@ impl Client {
         encode: impl FnOnce(usize, Duration) -> Result<Vec<u8>, ManagerError>,
     ) -> Result<ServerFrame, ManagerError> {
         let opts = &self.target.options;
+        // Other threads' calls take turns first: the bound starts when ours does.
+        let mut session = self.session();
         let bound = wait.saturating_add(opts.peer_timeout);
         let deadline =
             Instant::now().checked_add(bound).ok_or_else(|| ManagerError::Protocol("call bound too large".into()))?;
-        let mut session = self.session();
         let conn = match session.as_mut() {
             Some(conn) => conn,
             None => {

@@ -5,7 +5,7 @@
 use std::net::TcpStream;
 use std::time::Instant;
 
-use super::frame::{self, FrameError, Timed};
+use super::frame::{self, FrameError, Inbox, Timed};
 use super::server::Shared;
 use super::store::{Full, Take, Taken};
 use super::wire::{self, ErrorCode, Request, ServerFrame, Status, ValueReply};
@@ -47,13 +47,14 @@ fn session(stream: &TcpStream, shared: &Shared, exit: &mut Exit<'_>) -> Option<(
     // From here a read that waits longer than this is either an idle client (fine: keep
     // waiting) or a client stalled inside a frame (gone: close).
     stream.set_read_timeout(Some(limits.peer_timeout)).ok()?;
+    let mut inbox = Inbox::default();
     loop {
-        let body = match frame::read_frame(stream, limits.max_message) {
+        let body = match frame::read_frame(inbox.reader(stream), limits.max_message) {
             Ok(body) => body,
             Err(FrameError::Idle) if !shared.stopping.load(std::sync::atomic::Ordering::SeqCst) => continue,
             Err(FrameError::TooLarge { size, limit }) => {
                 // Skip the body so that the stream stays in step, then say why.
-                frame::discard(stream, size).ok()?;
+                frame::discard(inbox.reader(stream), size).ok()?;
                 let refusal = ServerFrame {
                     size: Some(size as u64),
                     limit: Some(limit as u64),
@@ -89,9 +90,12 @@ fn session(stream: &TcpStream, shared: &Shared, exit: &mut Exit<'_>) -> Option<(
             },
             Request::Get { queue, timeout } => match shared.store.slot(&queue) {
                 None => unknown(shared, &queue),
-                Some(slot) => match shared.store.take(slot, timeout, &shared.stopping, || tcp::peer_waiting(stream)) {
+                Some(slot) => match shared
+                    .store
+                    .take(slot, timeout, &shared.stopping, || inbox.is_empty() && tcp::peer_waiting(stream))
+                {
                     Take::Got(taken) => {
-                        deliver(stream, taken)?;
+                        deliver(stream, &mut inbox, taken)?;
                         continue;
                     }
                     Take::Empty => ServerFrame::status(Status::Empty),
@@ -117,11 +121,11 @@ fn session(stream: &TcpStream, shared: &Shared, exit: &mut Exit<'_>) -> Option<(
 
 /// Sends a value and waits for the client's acknowledgement; if either fails, dropping
 /// `taken` puts the value back at the head of its queue.
-fn deliver(stream: &TcpStream, taken: Taken<'_>) -> Option<()> {
+fn deliver(stream: &TcpStream, inbox: &mut Inbox, taken: Taken<'_>) -> Option<()> {
     let bytes = frame::encode(&ValueReply(taken.value()), usize::MAX).ok()?;
     frame::write_frame(stream, &bytes).ok()?;
     drop(bytes);
-    let body = frame::read_frame(stream, ACK_LIMIT).ok()?;
+    let body = frame::read_frame(inbox.reader(stream), ACK_LIMIT).ok()?;
     match wire::parse_request(&body) {
         Ok(Request::Ack) => {
             taken.commit();

@@ -161,6 +161,63 @@ pub(crate) fn write_frame(mut w: impl Write, frame: &[u8]) -> io::Result<()> {
     w.flush()
 }
 
+/// How much an [`Inbox`] reads at once.
+const INBOX: usize = 4096;
+
+/// Bytes read from a connection ahead of the frame being read, kept for the next: one read
+/// system call then brings a small frame's header and body together. One per connection,
+/// kept as long as the connection.
+#[derive(Debug)]
+pub(crate) struct Inbox {
+    buf: Box<[u8]>,
+    pos: usize,
+    end: usize,
+}
+
+impl Default for Inbox {
+    fn default() -> Self {
+        Inbox { buf: vec![0u8; INBOX].into_boxed_slice(), pos: 0, end: 0 }
+    }
+}
+
+impl Inbox {
+    /// Whether bytes the peer sent are waiting here.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pos == self.end
+    }
+
+    /// Reads through this inbox from `inner`.
+    pub(crate) fn reader<R: Read>(&mut self, inner: R) -> Buffered<'_, R> {
+        Buffered { inbox: self, inner }
+    }
+}
+
+/// A reader that serves an [`Inbox`]'s bytes first, and refills it with small reads.
+#[derive(Debug)]
+pub(crate) struct Buffered<'a, R> {
+    inbox: &'a mut Inbox,
+    inner: R,
+}
+
+impl<R: Read> Read for Buffered<'_, R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let inbox = &mut *self.inbox;
+        if inbox.is_empty() {
+            if out.len() >= inbox.buf.len() {
+                // Large reads go straight through.
+                return self.inner.read(out);
+            }
+            let n = self.inner.read(&mut inbox.buf)?;
+            inbox.pos = 0;
+            inbox.end = n;
+        }
+        let n = out.len().min(inbox.end - inbox.pos);
+        out[..n].copy_from_slice(&inbox.buf[inbox.pos..inbox.pos + n]);
+        inbox.pos += n;
+        Ok(n)
+    }
+}
+
 /// How far a timed read's socket timeout may run past the deadline before it is set again:
 /// re-arming it on every read would cost a system call per read.
 const SLACK: Duration = Duration::from_millis(50);
@@ -265,6 +322,21 @@ mod tests {
         let mut spy = Spy { data: &data, biggest_read: 0 };
         assert!(matches!(read_frame(&mut spy, 32 << 20), Err(FrameError::Truncated { got: 100, .. })));
         assert!(spy.biggest_read <= CHUNK, "asked for {} bytes at once", spy.biggest_read);
+    }
+
+    #[test]
+    fn an_inbox_keeps_what_follows_a_frame_for_the_next() {
+        let mut stream = frame_of(b"one");
+        stream.extend(frame_of(&[b'x'; 10_000]));
+        stream.extend(frame_of(b"three"));
+        let mut inbox = Inbox::default();
+        let mut r = &stream[..];
+        assert_eq!(read_frame(inbox.reader(&mut r), 100_000).expect("one"), b"one");
+        assert!(!inbox.is_empty(), "read ahead");
+        assert_eq!(read_frame(inbox.reader(&mut r), 100_000).expect("two").len(), 10_000);
+        assert_eq!(read_frame(inbox.reader(&mut r), 100_000).expect("three"), b"three");
+        assert!(inbox.is_empty());
+        assert!(matches!(read_frame(inbox.reader(&mut r), 100_000), Err(FrameError::Eof)));
     }
 
     #[test]

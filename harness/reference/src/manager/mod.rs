@@ -73,7 +73,8 @@
 //!   included, even if the server stops answering ([`NoReply`](crate::ManagerError::NoReply)):
 //!   a put within `T`; a `get` with a timeout `t` within `t + T`. A `get` waits on the server
 //!   in rounds of at most 5 s, so even one without a timeout notices a silent server within
-//!   5 s + `T`.
+//!   5 s + `T`. (Calls from several threads on one [`Client`] take turns; a call's bound
+//!   starts when its turn does.)
 //!
 //! # Wire format
 //! JSON, so that people and programs in other languages can speak it. Each message is a frame:

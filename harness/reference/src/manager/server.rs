@@ -21,6 +21,10 @@ pub(crate) const DEFAULT_PEER_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const DEFAULT_MAX_QUEUE_BYTES: usize = 64 << 20;
 pub(crate) const DEFAULT_MAX_TOTAL_BYTES: usize = 256 << 20;
 
+/// The longest timeout a builder accepts: beyond it an `Instant` could overflow, and nobody
+/// means it.
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
 /// The longest pause of the accept loop after an error (out of descriptors, for instance).
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
@@ -110,16 +114,17 @@ impl ManagerBuilder {
         self
     }
 
-    /// How long a whole handshake may take, from accept to welcome (default 10 s).
+    /// How long a whole handshake may take, from accept to welcome (default 10 s; at most a day).
     pub fn handshake_timeout(mut self, t: Duration) -> Self {
-        self.limits.handshake_timeout = t;
+        self.limits.handshake_timeout = t.min(MAX_TIMEOUT);
         self
     }
 
     /// How long a peer may be silent when it owes us bytes (mid-frame, or the acknowledgement
-    /// of a value) and the keep-alive bound of an idle connection (default 10 s).
+    /// of a value) and the keep-alive bound of an idle connection (default 10 s; from 1 ms to a
+    /// day).
     pub fn peer_timeout(mut self, t: Duration) -> Self {
-        self.limits.peer_timeout = t.max(Duration::from_millis(1));
+        self.limits.peer_timeout = t.clamp(Duration::from_millis(1), MAX_TIMEOUT);
         self
     }
 

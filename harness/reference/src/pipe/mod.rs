@@ -26,7 +26,7 @@ use crate::{codec, deadline, os};
 ///
 /// # Messages and limits
 /// [`send`](Self::send) and [`recv`](Self::recv) carry any serde value in the binary encoding
-/// of [`crate::codec`] (MessagePack); [`send_bytes`](Self::send_bytes) and
+/// of the crate's codec (MessagePack); [`send_bytes`](Self::send_bytes) and
 /// [`recv_bytes`](Self::recv_bytes) carry raw bytes, as CPython's methods of the same names.
 /// Either way a message is a 4-byte length and its bytes, and the limit
 /// ([`with_limit`](Self::with_limit), default [`DEFAULT_MAX_MESSAGE`], at most 4 GiB - 1)

@@ -28,7 +28,7 @@ use feeder::Feeder;
 ///
 /// Clone it to share it between threads; pass it (or a clone) in a [`Process`](crate::Process)'s
 /// arguments to share it with a child. Values travel in the binary encoding of
-/// [`crate::codec`], one frame each: two `put`s never interleave, and one frame is read whole
+/// the crate's codec (MessagePack), one frame each: two `put`s never interleave, and one frame is read whole
 /// by one consumer. Each producer's values arrive in the order it put them.
 ///
 /// # `put` never waits

@@ -93,8 +93,7 @@ pub use lock::{Lock, LockGuard};
 #[allow(unused_imports, reason = "the shared memory the queue may keep counters in (issue 10)")]
 pub(crate) use region::SharedRegion;
 pub use rlock::{RLock, RLockGuard};
-#[allow(unused_imports, reason = "the queue's reader and writer locks (issue 10)")]
-pub(crate) use robust::{RobustGuard, RobustMutex};
+pub(crate) use robust::RobustMutex;
 pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreGuard};
 
 /// Identifies the calling thread among all threads of all processes: the process id in the

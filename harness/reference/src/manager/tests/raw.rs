@@ -238,3 +238,41 @@ fn frames_stalled_midway_end_the_connection_not_the_server() {
     c.queue("q").put(&1).expect("put");
     assert!(matches!(frame::read_frame(&s, 10), Err(FrameError::Eof | FrameError::Io(_))));
 }
+
+#[test]
+fn duration_max_everywhere_saturates() {
+    let m = Manager::builder()
+        .queue("q")
+        .authkey(b"k".to_vec())
+        .handshake_timeout(Duration::MAX)
+        .peer_timeout(Duration::MAX)
+        .start()
+        .expect("start");
+    let c = Client::builder()
+        .connect_timeout(Duration::MAX)
+        .peer_timeout(Duration::MAX)
+        .connect(m.address(), b"k")
+        .expect("connect");
+    c.queue("q").put(&5).expect("put");
+    assert_eq!(c.queue("q").get::<i32>(Some(Duration::MAX)).expect("get"), 5);
+    let err = c.queue("q").get::<i32>(Some(Duration::ZERO)).expect_err("empty");
+    assert!(matches!(err, ManagerError::Empty(ref q) if q == "q"), "{err}");
+}
+
+#[test]
+fn deeply_nested_values_neither_crash_the_server_nor_the_client() {
+    let m = manager(1 << 20);
+    let (s, _) = raw_session(m.address(), b"k");
+    let deep = format!(r#"{{"op":"put","queue":"q","value":{}{}}}"#, "[".repeat(200_000), "]".repeat(200_000));
+    send_json(&s, &deep);
+    let reply = recv(&s);
+    let c = Client::connect(m.address(), b"k").expect("the server goes on");
+    if reply.status == Some(Status::Done) {
+        // Kept as text; decoding it is the taker's business, and fails cleanly.
+        let err = c.queue("q").get::<serde_json::Value>(Some(SLACK)).expect_err("too deep to decode");
+        assert!(matches!(err, ManagerError::Decode { .. }), "{err}");
+    } else {
+        assert_eq!(reply.error, Some(wire::ErrorCode::BadRequest), "{reply:?}");
+    }
+    c.queue("q").put(&1).expect("put");
+}

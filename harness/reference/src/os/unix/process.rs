@@ -259,14 +259,14 @@ fn check_peer_is_parent(_fd: BorrowedFd<'_>) -> Result<(), String> {
 }
 
 /// Checks a handle number a spawned child was told to adopt: not stdio, open, and of a kind
-/// this crate passes (pipes and sockets for channels, shared memory, which is a regular file to
-/// `fstat`); never a terminal, a device or a directory.
+/// this crate passes: a pipe, a socket, or shared memory (`crate::shared`'s regions).
 pub(crate) fn check_inherited(number: u64) -> Result<(), String> {
     let fd = check_number(number)?;
     // SAFETY: fstat in check_number showed `fd` open; the borrow lasts only for this call.
-    let kind = file_kind(unsafe { BorrowedFd::borrow_raw(fd) })?;
-    if [SFlag::S_IFCHR, SFlag::S_IFBLK, SFlag::S_IFDIR].contains(&kind) {
-        return Err(format!("descriptor {fd} is a device or directory, never a handle the parent passes"));
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    let kind = file_kind(borrowed)?;
+    if kind != SFlag::S_IFIFO && kind != SFlag::S_IFSOCK && !super::shm::is_shared_memory(borrowed, kind) {
+        return Err(format!("descriptor {fd} is not a pipe, socket or shared memory"));
     }
     Ok(())
 }
@@ -296,10 +296,8 @@ mod tests {
         assert!(check_inherited(2).expect_err("stderr").contains("standard I/O"));
         assert!(check_inherited(1_000_000).expect_err("closed").contains("not open"));
         let file = std::fs::File::open("/dev/null").expect("open");
-        let err = check_inherited(file.as_raw_fd() as u64).expect_err("a device");
-        assert!(err.contains("device"), "{err}");
-        let dir = std::fs::File::open("/").expect("open");
-        assert!(check_inherited(dir.as_raw_fd() as u64).expect_err("a directory").contains("directory"));
+        let err = check_inherited(file.as_raw_fd() as u64).expect_err("not a pipe");
+        assert!(err.contains("not a pipe"), "{err}");
         let (r, _w) = io::pipe().expect("pipe");
         check_inherited(r.as_raw_fd() as u64).expect("a pipe passes");
     }

@@ -6,7 +6,9 @@
 //! inherits the descriptor (see [`crate::handles`]) and maps it again.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd};
+
+use nix::sys::stat::SFlag;
 use std::ptr::NonNull;
 
 use super::{BorrowedOs, OwnedOs};
@@ -98,6 +100,21 @@ impl Drop for SharedMemory {
     }
 }
 
+/// Whether `fd`, of file type `kind`, is shared memory as [`SharedMemory`] makes it.
+/// Linux: a memfd (or other shmem file), the only regular files whose seals can be read.
+#[cfg(target_os = "linux")]
+pub(crate) fn is_shared_memory(fd: BorrowedFd<'_>, kind: SFlag) -> bool {
+    // SAFETY: F_GET_SEALS only reads the descriptor's seals; EINVAL on other files.
+    kind == SFlag::S_IFREG && unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) } >= 0
+}
+
+/// Elsewhere (macOS): a POSIX shared memory object, which `fstat` reports as a regular file or
+/// with no file type at all.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn is_shared_memory(_fd: BorrowedFd<'_>, kind: SFlag) -> bool {
+    kind == SFlag::S_IFREG || kind.is_empty()
+}
+
 #[cfg(target_os = "linux")]
 fn anonymous_file() -> io::Result<OwnedOs> {
     // SAFETY: the name is a valid C string; the flags are valid for memfd_create.
@@ -164,5 +181,17 @@ mod tests {
         let fd = a.handle().try_clone_to_owned().expect("dup");
         let err = SharedMemory::attach(fd, 1 << 20).expect_err("too long");
         assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+    }
+
+    /// A spawned child checks every handle it is told to adopt: a region must pass.
+    #[test]
+    fn a_child_accepts_a_region_among_its_inherited_handles() {
+        let a = SharedMemory::create(16).expect("create");
+        assert_eq!(crate::os::check_inherited(a.handle().as_raw_fd() as u64), Ok(()));
+        #[cfg(target_os = "linux")]
+        {
+            let file = std::fs::File::open(std::env::current_exe().expect("exe")).expect("open");
+            assert!(crate::os::check_inherited(file.as_raw_fd() as u64).is_err(), "a plain file is refused");
+        }
     }
 }

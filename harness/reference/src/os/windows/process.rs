@@ -210,15 +210,14 @@ pub(crate) fn boot_channel() -> io::Result<(PipeWriter, OwnedHandle)> {
 /// # Safety
 /// Takes ownership of the handle: call once, before anything else could own it.
 pub(crate) unsafe fn adopt_boot_channel(number: u64) -> Result<BootReader, String> {
-    check_pipe(number)?;
+    check_inherited(number)?;
     // SAFETY: checked open and a pipe; the caller guarantees single ownership.
     let owned = unsafe { super::adopt_inherited(number) }.map_err(|e| e.to_string())?;
     Ok(PipeReader::from(owned))
 }
 
-/// Checks a handle number a spawned child was told to adopt: open and not a standard handle.
-/// (Its kind is not checked: this crate passes pipes and kernel objects such as shared memory
-/// sections, mutexes and semaphores, and Wine reports the file type of the latter unreliably.)
+/// Checks a handle number a spawned child was told to adopt: not a standard handle, and a pipe
+/// or a kernel object that is no file (`crate::shared`'s file mappings, semaphores, mutexes).
 pub(crate) fn check_inherited(number: u64) -> Result<(), String> {
     let raw = number as usize as HANDLE;
     for which in [STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE] {
@@ -227,22 +226,21 @@ pub(crate) fn check_inherited(number: u64) -> Result<(), String> {
             return Err(format!("handle {number} is a standard handle, never one passed by the parent"));
         }
     }
-    let mut flags = 0u32;
-    // SAFETY: GetHandleInformation only reads the handle table; `flags` is a valid out-pointer.
-    if unsafe { GetHandleInformation(raw, &mut flags) } == 0 {
-        return Err(format!("handle {number} is not open: {}", io::Error::last_os_error()));
+    // SAFETY: GetFileType only inspects the handle.
+    match unsafe { GetFileType(raw) } {
+        FILE_TYPE_PIPE => Ok(()),
+        // No file: an object, if the handle is valid at all (an invalid one reads the same).
+        FILE_TYPE_UNKNOWN if is_open_handle(raw) => Ok(()),
+        // Shared memory (Wine reports a file mapping as a disk file).
+        _ if super::shm::is_file_mapping(raw) => Ok(()),
+        _ => Err(format!("handle {number} is not a pipe, a file mapping or another kernel object")),
     }
-    Ok(())
 }
 
-/// Checks that the boot channel is a pipe (and not a standard handle).
-fn check_pipe(number: u64) -> Result<(), String> {
-    check_inherited(number)?;
-    // SAFETY: GetFileType only inspects the handle.
-    if unsafe { GetFileType(number as usize as HANDLE) } != FILE_TYPE_PIPE {
-        return Err(format!("handle {number} is not a pipe"));
-    }
-    Ok(())
+fn is_open_handle(raw: HANDLE) -> bool {
+    let mut flags = 0u32;
+    // SAFETY: GetHandleInformation only reads the handle table; `flags` is a valid out-pointer.
+    unsafe { GetHandleInformation(raw, &mut flags) != 0 }
 }
 
 /// Checks that `number` is a waitable handle that is not a file, pipe or standard handle, and
@@ -252,7 +250,8 @@ fn check_pipe(number: u64) -> Result<(), String> {
 /// Takes ownership of the handle: call once, before anything else could own it.
 pub(crate) unsafe fn adopt_parent_watch(number: u64, ppid: u32) -> Result<ParentWatch, String> {
     let raw = number as usize as HANDLE;
-    if check_pipe(number).is_ok() {
+    // SAFETY: GetFileType only inspects the handle.
+    if unsafe { GetFileType(raw) } == FILE_TYPE_PIPE {
         return Err(format!("handle {number} is a pipe, not a handle to the parent process"));
     }
     // SAFETY: GetFileType only inspects the handle.

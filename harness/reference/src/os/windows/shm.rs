@@ -9,8 +9,8 @@ use std::ptr::NonNull;
 
 use windows_sys::Win32::Foundation::{HANDLE, INVALID_HANDLE_VALUE};
 use windows_sys::Win32::System::Memory::{
-    CreateFileMappingW, FILE_MAP_ALL_ACCESS, MEMORY_BASIC_INFORMATION, MEMORY_MAPPED_VIEW_ADDRESS, MapViewOfFile,
-    PAGE_READWRITE, UnmapViewOfFile, VirtualQuery,
+    CreateFileMappingW, FILE_MAP_ALL_ACCESS, FILE_MAP_READ, MEMORY_BASIC_INFORMATION, MEMORY_MAPPED_VIEW_ADDRESS,
+    MapViewOfFile, PAGE_READWRITE, UnmapViewOfFile, VirtualQuery,
 };
 
 use super::{BorrowedOs, OwnedOs};
@@ -91,6 +91,19 @@ impl SharedMemory {
     }
 }
 
+/// Whether `raw` is a file mapping (a regular file's handle is not: mapping a view of it fails).
+pub(crate) fn is_file_mapping(raw: HANDLE) -> bool {
+    // SAFETY: mapping one byte read-only has no effect beyond the view, unmapped at once; an
+    // invalid or non-mapping handle makes the call fail with a null view.
+    let view = unsafe { MapViewOfFile(raw, FILE_MAP_READ, 0, 0, 1) };
+    if view.Value.is_null() {
+        return false;
+    }
+    // SAFETY: the view was just mapped.
+    unsafe { UnmapViewOfFile(view) };
+    true
+}
+
 impl Drop for SharedMemory {
     fn drop(&mut self) {
         // SAFETY: the view was mapped by `map` and is unmapped once, here; no reference into it
@@ -115,5 +128,19 @@ mod tests {
         let b = SharedMemory::attach(h, 100).expect("attach");
         // SAFETY: `b` maps the same 100 bytes.
         assert_eq!(unsafe { *b.as_ptr().add(7) }, 42);
+    }
+
+    /// A spawned child checks every handle it is told to adopt: those of `crate::shared` pass.
+    #[test]
+    fn a_child_accepts_shared_handles_among_its_inherited_handles() {
+        use std::os::windows::io::AsRawHandle;
+        let a = SharedMemory::create(16).expect("create");
+        assert_eq!(crate::os::check_inherited(a.handle().as_raw_handle() as usize as u64), Ok(()));
+        let parker = crate::os::Parker::new().expect("parker");
+        let (json, handles) = crate::handles::collect(&parker).expect("collect");
+        assert_eq!(handles.len(), 1, "{json}");
+        assert_eq!(crate::os::check_inherited(handles[0]), Ok(()));
+        let file = std::fs::File::open(std::env::current_exe().expect("exe")).expect("open");
+        assert!(crate::os::check_inherited(file.as_raw_handle() as usize as u64).is_err(), "a file is refused");
     }
 }

@@ -41,7 +41,7 @@ pub fn start(harness: &Path, executor: Command, stderr: File, timeout: Duration,
     cmd.arg("supervise")
         .arg("--timeout-ms")
         .arg(ms.to_string())
-        .arg("--dir")
+        .arg("--run-dir")
         .arg(dir)
         .arg("--parent")
         .arg(std::process::id().to_string())
@@ -81,26 +81,31 @@ impl Isolated {
     /// Waits until the run is over and every process of it is gone.
     pub fn wait(mut self) -> io::Result<Ended> {
         let deadline = Instant::now().checked_add(self.timeout).and_then(|d| d.checked_add(REPORT_GRACE));
-        let line = read_line_until(&mut self.report, deadline);
-        let line = match line {
-            Ok(Some(line)) => line,
-            Ok(None) => {
-                // The supervisor is stuck: stop it, then kill its group (what is left there).
-                (self.stopper())();
-                let _ = read_line_until(&mut self.report, Some(Instant::now() + Duration::from_secs(5)));
-                let _ = killpg(Pid::from_raw(self.supervisor.id() as i32), Signal::SIGKILL);
-                let _ = self.supervisor.kill();
-                let _ = self.supervisor.wait();
-                return Err(io::Error::other("the run's supervisor did not report; its process group was killed"));
-            }
-            Err(e) => return Err(e),
+        let mut lines = Lines { buf: Vec::new() };
+        let first = lines.next(&mut self.report, deadline)?;
+        let executor: Option<i32> = first.as_deref().and_then(|l| l.trim().parse().ok());
+        let report = match executor {
+            Some(_) => lines.next(&mut self.report, deadline)?,
+            None => first,
         };
-        let status = self.supervisor.wait()?;
+        let Some(line) = report.filter(|l| !l.trim().is_empty()) else {
+            // The supervisor is stuck (no report in time) or died without one (killed outright):
+            // stop it, then kill its group and the executor's, with whatever stayed in them.
+            (self.stopper())();
+            let _ = lines.next(&mut self.report, Some(Instant::now() + Duration::from_secs(5)));
+            if let Some(pid) = executor {
+                let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            let _ = killpg(Pid::from_raw(self.supervisor.id() as i32), Signal::SIGKILL);
+            let _ = self.supervisor.kill();
+            let status = self.supervisor.wait();
+            return Err(io::Error::other(format!(
+                "the run's supervisor ended without a report ({status:?}); the run's process groups were killed"
+            )));
+        };
+        self.supervisor.wait()?;
         // The supervisor is gone: nothing reads its stdin any more.
         self.lifeline.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if line.trim().is_empty() {
-            return Err(io::Error::other(format!("the run's supervisor ended without a report ({status})")));
-        }
         let ended: Ended = serde_json::from_str(line.trim())
             .map_err(|e| io::Error::other(format!("unreadable supervisor report {line:?}: {e}")))?;
         if let Some(err) = &ended.error {
@@ -110,38 +115,48 @@ impl Isolated {
     }
 }
 
-/// Reads up to the first newline or end of file; `None` if `deadline` passes first.
-fn read_line_until(r: &mut ChildStdout, deadline: Option<Instant>) -> io::Result<Option<String>> {
-    let mut buf = Vec::new();
-    loop {
-        if buf.contains(&b'\n') {
-            break;
-        }
-        let wait = match deadline {
-            None => PollTimeout::NONE,
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Ok(None);
-                }
-                PollTimeout::try_from(left.as_millis().clamp(1, 60_000) as i32).unwrap_or(PollTimeout::MAX)
+/// Lines from the supervisor's stdout, read with a deadline.
+struct Lines {
+    buf: Vec<u8>,
+}
+
+impl Lines {
+    /// The next line (without its newline); what is left at end of file; `None` at end of file
+    /// with nothing left, or when `deadline` passes first.
+    fn next(&mut self, r: &mut ChildStdout, deadline: Option<Instant>) -> io::Result<Option<String>> {
+        loop {
+            if let Some(at) = self.buf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=at).collect();
+                return Ok(Some(String::from_utf8_lossy(&line[..at]).into_owned()));
             }
-        };
-        let mut fds = [PollFd::new(r.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, wait) {
-            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
-            Ok(_) => {}
-            Err(e) => return Err(e.into()),
-        }
-        let mut chunk = [0u8; 4096];
-        match r.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            let wait = match deadline {
+                None => PollTimeout::NONE,
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Ok(None);
+                    }
+                    PollTimeout::try_from(left.as_millis().clamp(1, 60_000) as i32).unwrap_or(PollTimeout::MAX)
+                }
+            };
+            let mut fds = [PollFd::new(r.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, wait) {
+                Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+                Ok(_) => {}
+                Err(e) => return Err(e.into()),
+            }
+            let mut chunk = [0u8; 4096];
+            match r.read(&mut chunk) {
+                Ok(0) => {
+                    let rest = std::mem::take(&mut self.buf);
+                    return Ok((!rest.is_empty()).then(|| String::from_utf8_lossy(&rest).into_owned()));
+                }
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
     }
-    Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
 }
 
 type SpawnJob = (Command, mpsc::Sender<io::Result<Child>>);

@@ -18,8 +18,9 @@
 //! threads started the supervisor) and, on Linux, `PR_SET_PDEATHSIG` sends it SIGTERM as well.
 //! It then also removes the run's temp dir, which nobody will read.
 //!
-//! Protocol: the runner may write `stop` on stdin (stop the run now); the supervisor writes one
-//! JSON line (an [`Ended`]) on stdout when every process of the run is gone, then exits 0.
+//! Protocol: the runner may write `stop` on stdin (stop the run now); the supervisor writes the
+//! executor's pid on stdout once it started it, and one JSON line (an [`Ended`]) when every
+//! process of the run is gone, then exits 0.
 
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -69,6 +70,11 @@ pub fn main(opts: Options) -> i32 {
         Err(e) => return report_and_exit(&opts, &failed(format!("cannot start the executor: {e}")), runner_gone),
     };
     let started = Instant::now();
+    // The executor's pid (and group) first, for a runner whose supervisor would die unreported.
+    if !runner_gone {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", executor.as_raw()).and_then(|()| out.flush());
+    }
     let mut sup = Supervisor {
         executor,
         executor_reaped: false,
@@ -95,7 +101,8 @@ fn failed(error: String) -> Ended {
 /// Writes the report for the runner; if the runner is gone, removes the run's temp dir instead.
 fn report_and_exit(opts: &Options, ended: &Ended, runner_gone: bool) -> i32 {
     if runner_gone {
-        if let Some(dir) = &opts.dir {
+        // Only ever a run's temp dir, whatever the command line says.
+        if let Some(dir) = opts.dir.as_deref().filter(|d| crate::supervise::is_run_dir(d)) {
             let _ = std::fs::remove_dir_all(dir);
         }
         return 0;
@@ -197,6 +204,10 @@ impl Supervisor {
 
     /// Live processes of the run other than the supervisor.
     fn alive(&mut self) -> Vec<ProcInfo> {
+        // A subreaper without children has no descendants at all: no need to read the table.
+        if Tracker::SUBREAPER && self.no_children && self.executor_reaped {
+            return Vec::new();
+        }
         let mut alive = self.tracker.alive();
         if !self.executor_reaped && !alive.iter().any(|p| p.pid == self.executor.as_raw()) {
             // Not in the table (no /proc?): the unreaped executor still counts.
@@ -327,6 +338,8 @@ impl Tracker {
 
     #[cfg(target_os = "linux")]
     const SAMPLE: Option<Duration> = None;
+    #[cfg(target_os = "linux")]
+    const SUBREAPER: bool = true;
 
     #[cfg(target_os = "linux")]
     fn sample(&mut self) {}
@@ -350,6 +363,8 @@ impl Tracker {
 
     #[cfg(not(target_os = "linux"))]
     const SAMPLE: Option<Duration> = Some(Duration::from_millis(50));
+    #[cfg(not(target_os = "linux"))]
+    const SUBREAPER: bool = false;
 
     /// Remembers every live descendant of the supervisor or of a process seen before, and every
     /// member of the executor's group; forgets the ones that are gone.
