@@ -49,7 +49,9 @@ impl Judgement {
             && let Some(e) = &self.expected
             && !snapshots::same(e, &self.trace)
         {
-            out.push(format!("trace differs from {}:\n{}", file(dir, &self.snapshot).display(), diff(e, &self.trace)));
+            let file = file(dir, &self.snapshot);
+            let diff = snapshots::Diff::new(&file.display().to_string(), e, &self.trace);
+            out.push(format!("trace differs from {}:\n{}", file.display(), diff.plain("    ")));
         }
         out
     }
@@ -184,21 +186,6 @@ fn notes(j: &Judgement, dir: &Path) -> Vec<String> {
         out.push(format!("no snapshot at {} yet", file(dir, &j.snapshot).display()));
     }
     out
-}
-
-/// A short line diff (expected `-`, got `+`), enough to see where two traces part.
-pub fn diff(expected: &str, got: &str) -> String {
-    let e: Vec<&str> = expected.trim_matches('\n').lines().collect();
-    let g: Vec<&str> = got.trim_matches('\n').lines().collect();
-    let first = e.iter().zip(&g).take_while(|(a, b)| a == b).count();
-    let mut out = Vec::new();
-    for line in e.iter().skip(first).take(12) {
-        out.push(format!("    - {line}"));
-    }
-    for line in g.iter().skip(first).take(12) {
-        out.push(format!("    + {line}"));
-    }
-    format!("    (first difference at line {} of the trace)\n{}", first + 1, out.join("\n"))
 }
 
 /// Per-implementation snapshots that no declared divergence accounts for: each must be removed
