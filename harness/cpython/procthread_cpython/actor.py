@@ -24,6 +24,13 @@ from .template import Renderer, plain, to_json
 #: Loops longer than this record no per-step progress (the loop step itself is recorded).
 QUIET_LOOP = 100
 
+#: The steps that set `{value}`.
+SETS_VALUE = frozenset(
+    "get recv read get_local run is_alive exitcode qsize empty full locked is_set n_waiting broken wait map result".split()
+)
+
+_NO_SENTINEL = object()
+
 
 class Actor(Renderer, Primitives, Children):
     def __init__(self, world, instance, definition, params=None, pool=None, ends=None):
@@ -88,7 +95,9 @@ class Actor(Renderer, Primitives, Children):
                 self.record(events.variable(name, value))
         return code
 
-    def steps(self, steps):
+    def steps(self, steps, sentinel=_NO_SENTINEL):
+        """Runs the steps. With a sentinel (a loop's `until_value`), stops after a step that sets
+        `{value}` to it, and returns True."""
         for step in steps:
             if not self.quiet:
                 self.record(events.at(step.line, step.verb))
@@ -108,6 +117,9 @@ class Actor(Renderer, Primitives, Children):
                     got = "a nondeterministic value" if self.last_nondet else to_json(self.last)
                     message = f"`{step.verb}` gave {got}, expected {to_json(want)}"
                     raise Failure(step.line, step.verb, None, message)
+            if sentinel is not _NO_SENTINEL and step.verb in SETS_VALUE and same_json(self.last, sentinel):
+                return True
+        return False
 
     def step(self, step):
         handler = getattr(self, "do_" + step.verb, None)
@@ -197,10 +209,14 @@ class Actor(Renderer, Primitives, Children):
         self.quietly(len(step.target) > QUIET_LOOP, body)
 
     def do_loop(self, step):
+        """The body again and again: until one of its steps ends with the `until` error, or sets
+        `{value}` to `until_value` (a sentinel, as CPython's `iter(q.get, None)`)."""
         until = step.get("until")
         while True:
+            sentinel = self.value(step.fields["until_value"]) if "until_value" in step.fields else _NO_SENTINEL
             try:
-                self.steps(step.body)
+                if self.steps(step.body, sentinel):
+                    return
             except Failure as f:
                 if f.kind is None or f.kind != until:
                     raise

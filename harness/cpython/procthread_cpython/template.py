@@ -195,6 +195,14 @@ class Renderer:
             return hole.arg
         if kind == "none":
             return None
+        if kind == "product":  # a product alone is a number, as `{value}` alone is the value
+            product = 1
+            for factor in hole.arg:
+                n = self.number(factor)
+                if n is None:
+                    return _NONE
+                product *= n
+            return product
         return _NONE
 
     def value(self, expr):

@@ -159,6 +159,31 @@ class QueueTest(unittest.TestCase):
                 self.assertEqual(got, [1, 2, 3])
 
 
+class SentinelTest(unittest.TestCase):
+    def test_consumers_stop_at_the_sentinel_each_takes(self):
+        src = """
+        [resources]
+        q = "queue"
+        [actors.main]
+        steps = [
+          { start = "consumer", as = "c1" }, { start = "consumer", as = "c2" },
+          { for_each = ["a", "b", "c"], do = [ { put = "q", value = "{item}" } ] },
+          { repeat = 2, do = [ { put = "q", value = "{none}" } ] },
+          { join = "c1" }, { join = "c2" },
+        ]
+        [actors.consumer]
+        steps = [ { loop = [ { get = "q", timeout_ms = 20000 }, { print = "took {value}" } ], until_value = "{none}" } ]
+        """
+        for backend in BACKENDS:
+            with self.subTest(backend=backend):
+                code, evs, err = run(src, backend)
+                self.assertEqual(code, 0, err)
+                got = sorted(r["value"] or "" for c in ("c1", "c2") for r in kinds(evs, c, "received"))
+                self.assertEqual(got, ["", "", "a", "b", "c"])
+                prints = sorted(p["text"] for c in ("c1", "c2") for p in kinds(evs, c, "print"))
+                self.assertEqual(prints, ["took a", "took b", "took c"], "the step after the sentinel is skipped")
+
+
 class InstancesTest(unittest.TestCase):
     def test_join_with_a_timeout_then_terminate(self):
         src = """
@@ -252,9 +277,9 @@ class ValuesAndPoolsTest(unittest.TestCase):
         pool = { kind = "pool", size = 2 }
         [actors.main]
         steps = [
-          { map = "pool", actor = "square", items = [1, 2, 3], equals = ["1", "4", "9"] },
+          { map = "pool", actor = "square", items = [1, 2, 3], equals = [1, 4, 9] },
           { submit = "pool", actor = "square", items = [5], as = "sq-{item}" },
-          { result = "sq-5", timeout_ms = 20000, equals = "25" },
+          { result = "sq-5", timeout_ms = 20000, equals = 25 },
           { imap = "pool", actor = "square", items = [7, 8], do = [ { print = "got {value}" } ] },
           { submit = "pool", actor = "fails", items = [0] },
           { result = "fails-6", expect = "task_failed" },
@@ -263,7 +288,7 @@ class ValuesAndPoolsTest(unittest.TestCase):
           { join = "pool" },
         ]
         [actors.square]
-        steps = [ { return = "{item*item}" } ]  # a product renders as text, as in the reference
+        steps = [ { return = "{item*item}" } ]  # a product alone is a number
         [actors.fails]
         steps = [ { get_local = "nothing" } ]
         """
@@ -277,7 +302,7 @@ class ValuesAndPoolsTest(unittest.TestCase):
                 got = [(r["via"], r["value"]) for r in kinds(evs, "main", "received")]
                 self.assertEqual(
                     got,
-                    [("map pool", ["1", "4", "9"]), ("result sq-5", "25"), ("imap pool", "49"), ("imap pool", "64")],
+                    [("map pool", [1, 4, 9]), ("result sq-5", 25), ("imap pool", 49), ("imap pool", 64)],
                 )
                 self.assertEqual(kinds(evs, "main", "print"), [{"text": "got 49"}, {"text": "got 64"}])
                 self.assertEqual(kinds(evs, "fails-6", "exit"), [{"code": 1}])

@@ -70,6 +70,8 @@ class RenderTest(unittest.TestCase):
         self.assertEqual(ctx.render("{value} * {value} = {value*value}"), "15 * 15 = 225")
         ctx.last = " 7 "
         self.assertEqual(ctx.render("{value*2}"), "14")
+        self.assertEqual(ctx.value("{value*2}"), 14, "a product alone is a number")
+        self.assertEqual(ctx.render("{value*2*3}"), "42")
         for not_a_number in (1.5, True, None, "x"):
             ctx.last = not_a_number
             self.assertEqual(ctx.render("{value*value}"), "NaN", not_a_number)

@@ -18,12 +18,28 @@ use crate::outcome::{self, RunRecord, Verdict};
 use crate::snapshots;
 
 /// The snapshot a run is compared with: the reference's, shared by every implementation
-/// (`NAME@FAMILY`), or a divergence's own (`NAME@FAMILY.IMPL`).
-pub fn snapshot_name(scenario: &str, backend: Backend, divergent: Option<Implementation>) -> String {
+/// (`NAME@FAMILY`), or a divergence's own (`NAME@FAMILY.IMPL`, and `.OS` after it for a
+/// divergence declared for some operating systems only).
+pub fn snapshot_name(scenario: &str, backend: Backend, divergent: Option<(&Divergence, &str)>) -> String {
+    let shared = snapshots::name(scenario, backend);
     match divergent {
-        Some(i) => format!("{}.{i}", snapshots::name(scenario, backend)),
-        None => snapshots::name(scenario, backend),
+        Some((d, os)) if d.os.is_some() => format!("{shared}.{}.{os}", d.implementation),
+        Some((d, _)) => format!("{shared}.{}", d.implementation),
+        None => shared,
     }
+}
+
+/// Where a snapshot of `scenario` lives: under `dir`, in the scenario's subfolders if it has
+/// any (`cpython/lock_tests/X` keeps its snapshots in `dir/cpython/lock_tests/`).
+pub fn snapshot_file(dir: &Path, scenario: &str, name: &str) -> PathBuf {
+    let folder = match scenario.rsplit_once('/') {
+        Some((folders, _)) => folders.split('/').fold(dir.to_path_buf(), |d, f| d.join(f)),
+        None => dir.to_path_buf(),
+    };
+    // The name may carry the scenario's folders itself (`cpython/x/Y@threads`): its file is its
+    // last part.
+    let stem = name.rsplit('/').next().unwrap_or(name);
+    folder.join(format!("{stem}.snap"))
 }
 
 /// A run judged against one expected outcome.
@@ -32,8 +48,10 @@ pub struct Judgement {
     pub verdict: Verdict,
     /// The normalized trace, with the verdict's checks.
     pub trace: String,
-    /// The snapshot it is compared with, and what it holds (`None`: no such file yet).
+    /// The snapshot it is compared with (its name and file), and what it holds (`None`: no such
+    /// file yet).
     pub snapshot: String,
+    pub file: PathBuf,
     pub expected: Option<String>,
 }
 
@@ -43,22 +61,17 @@ impl Judgement {
         self.verdict.passed() && self.expected.as_deref().is_none_or(|e| snapshots::same(e, &self.trace))
     }
 
-    fn problems(&self, dir: &Path) -> Vec<String> {
+    fn problems(&self) -> Vec<String> {
         let mut out = self.verdict.failures.clone();
         if self.verdict.passed()
             && let Some(e) = &self.expected
             && !snapshots::same(e, &self.trace)
         {
-            let file = file(dir, &self.snapshot);
-            let diff = snapshots::Diff::new(&file.display().to_string(), e, &self.trace);
-            out.push(format!("trace differs from {}:\n{}", file.display(), diff.plain("    ")));
+            let diff = snapshots::Diff::new(&self.file.display().to_string(), e, &self.trace);
+            out.push(format!("trace differs from {}:\n{}", self.file.display(), diff.plain("    ")));
         }
         out
     }
-}
-
-fn file(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!("{name}.snap"))
 }
 
 /// Judges a run as the reference's expectations and snapshot say.
@@ -66,8 +79,9 @@ pub fn as_reference(scenario: &Scenario, backend: Backend, record: &RunRecord, d
     let verdict = outcome::judge(scenario, backend, record);
     let trace = outcome::normalize(scenario, backend, record, &verdict);
     let snapshot = snapshot_name(&scenario.name, backend, None);
-    let expected = snapshots::read(&file(dir, &snapshot));
-    Judgement { verdict, trace, snapshot, expected }
+    let file = snapshot_file(dir, &scenario.name, &snapshot);
+    let expected = snapshots::read(&file);
+    Judgement { verdict, trace, snapshot, file, expected }
 }
 
 /// Judges a run as `divergence` says it must come out.
@@ -91,7 +105,10 @@ pub fn as_declared(
             };
             let mut as_it_stood = diverged.clone();
             as_it_stood.expect.variables.clear();
-            as_it_stood.expect.exit.retain(|(actor, _)| ended(actor));
+            as_it_stood
+                .expect
+                .exit
+                .retain(|(pattern, _)| record.events.iter().any(|e| pattern.matches(&e.actor) && ended(&e.actor)));
             let mut v = outcome::judge(&as_it_stood, backend, &stood);
             for (actor, verb) in &hang.at {
                 match step_at_end(&record.events, actor) {
@@ -112,9 +129,10 @@ pub fn as_declared(
         }
     };
     let trace = outcome::normalize(&diverged, backend, record, &verdict);
-    let snapshot = snapshot_name(&scenario.name, backend, Some(divergence.implementation));
-    let expected = snapshots::read(&file(dir, &snapshot));
-    Judgement { verdict, trace, snapshot, expected }
+    let snapshot = snapshot_name(&scenario.name, backend, Some((divergence, std::env::consts::OS)));
+    let file = snapshot_file(dir, &scenario.name, &snapshot);
+    let expected = snapshots::read(&file);
+    Judgement { verdict, trace, snapshot, file, expected }
 }
 
 /// The verb of the step `actor` was in when the events end, if it had not ended.
@@ -149,7 +167,7 @@ pub fn evaluate(
     let reference = as_reference(scenario, backend, record, dir);
     let Some(divergence) = scenario.divergence(implementation, backend) else {
         let status = if reference.holds() { Status::Pass } else { Status::Fail };
-        return Outcome { status, details: notes(&reference, dir), judgement: reference };
+        return Outcome { status, details: notes(&reference), judgement: reference };
     };
     let declared = as_declared(scenario, divergence, backend, record, dir);
     let agrees = reference.holds() && reference.expected.is_some();
@@ -163,7 +181,7 @@ pub fn evaluate(
             )],
         )
     } else if declared.holds() {
-        (Status::Held, notes(&declared, dir))
+        (Status::Held, notes(&declared))
     } else if agrees {
         (
             Status::Gone,
@@ -173,39 +191,58 @@ pub fn evaluate(
             )],
         )
     } else {
-        let mut d = declared.problems(dir);
+        let mut d = declared.problems();
         d.push(format!("(judged as the scenario's [divergence.{implementation}] declares; it does not agree with the reference either)"));
         (Status::Fail, d)
     };
     Outcome { status, details, judgement: declared }
 }
 
-fn notes(j: &Judgement, dir: &Path) -> Vec<String> {
-    let mut out = j.problems(dir);
+fn notes(j: &Judgement) -> Vec<String> {
+    let mut out = j.problems();
     if j.verdict.passed() && j.expected.is_none() {
-        out.push(format!("no snapshot at {} yet", file(dir, &j.snapshot).display()));
+        out.push(format!("no snapshot at {} yet", j.file.display()));
     }
     out
 }
 
-/// Per-implementation snapshots that no declared divergence accounts for: each must be removed
-/// (the divergence is gone) or its divergence declared.
+/// Per-implementation snapshots (`NAME@FAMILY.IMPL.snap`, in `dir` and its subfolders) that no
+/// declared divergence accounts for: each must be removed (the divergence is gone) or its
+/// divergence declared.
 pub fn orphan_snapshots(dir: &Path, scenarios: &[Scenario]) -> std::io::Result<Vec<PathBuf>> {
+    let mut declared = Vec::new();
+    for s in scenarios {
+        for (b, _) in procthread_scenario::applicable(s, true) {
+            for d in s.divergences.iter().filter(|d| d.applies_to(b)) {
+                let oses: Vec<&str> = d.os.as_ref().map_or(vec![""], |o| o.iter().map(String::as_str).collect());
+                for os in oses {
+                    let name = snapshot_name(&s.name, b, Some((d, os)));
+                    declared.push(snapshot_file(dir, &s.name, &name));
+                }
+            }
+        }
+    }
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        let Some(stem) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".snap")) else {
-            continue;
-        };
-        let Some((base, imp)) = stem.rsplit_once('.') else { continue };
-        let Some(imp) = Implementation::parse(imp) else { continue };
-        let declared = scenarios.iter().any(|s| {
-            procthread_scenario::applicable(s, true)
-                .into_iter()
-                .any(|(b, _)| snapshots::name(&s.name, b) == base && s.divergence(imp, b).is_some())
-        });
-        if !declared {
-            out.push(path);
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(folder) = todo.pop() {
+        for entry in std::fs::read_dir(&folder)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                todo.push(path);
+                continue;
+            }
+            let Some(stem) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".snap")) else {
+                continue;
+            };
+            // `NAME@FAMILY.IMPL` or `NAME@FAMILY.IMPL.OS`
+            let mut parts = stem.rsplit('.');
+            let last = parts.next().unwrap_or_default();
+            let before = parts.next().unwrap_or_default();
+            let per_implementation = Implementation::parse(last).is_some()
+                || (procthread_scenario::OSES.contains(&last) && Implementation::parse(before).is_some());
+            if per_implementation && !declared.contains(&path) {
+                out.push(path);
+            }
         }
     }
     out.sort();
@@ -252,10 +289,10 @@ mod tests {
     fn snapshots(dir: &Path, s: &Scenario) {
         let reference = as_reference(s, Backend::Thread, &record(7), dir);
         let body = |t: &str| format!("---\nsource: test\n---\n{t}");
-        std::fs::write(file(dir, &reference.snapshot), body(&reference.trace)).expect("write");
+        std::fs::write(&reference.file, body(&reference.trace)).expect("write");
         if let Some(d) = s.divergence(Implementation::Cpython, Backend::Thread) {
             let declared = as_declared(s, d, Backend::Thread, &record(0), dir);
-            std::fs::write(file(dir, &declared.snapshot), body(&declared.trace)).expect("write");
+            std::fs::write(&declared.file, body(&declared.trace)).expect("write");
         }
     }
 
@@ -298,12 +335,10 @@ mod tests {
         let mut r = record(0);
         r.backend = Backend::Fork;
         let reference = as_reference(&s, Backend::Fork, &r, dir.path());
-        std::fs::write(file(dir.path(), &reference.snapshot), format!("---\nsource: test\n---\n{}", reference.trace))
-            .expect("w");
+        std::fs::write(&reference.file, format!("---\nsource: test\n---\n{}", reference.trace)).expect("w");
         let d = s.divergence(Implementation::Cpython, Backend::Fork).expect("declared");
         let declared = as_declared(&s, d, Backend::Fork, &r, dir.path());
-        std::fs::write(file(dir.path(), &declared.snapshot), format!("---\nsource: test\n---\n{}", declared.trace))
-            .expect("w");
+        std::fs::write(&declared.file, format!("---\nsource: test\n---\n{}", declared.trace)).expect("w");
         let out = evaluate(&s, Backend::Fork, Implementation::Cpython, &r, dir.path());
         assert_eq!(out.status, Status::Gone);
         assert!(out.details[0].contains("changes nothing on fork"), "{:?}", out.details);
@@ -333,12 +368,30 @@ mod tests {
     #[test]
     fn per_implementation_snapshots_need_a_declared_divergence() {
         let (dir, s) = scenario(DECLARED);
+        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
         for name in ["race@threads.cpython", "race@processes.cpython", "race@threads", "other@threads.cpython"] {
-            std::fs::write(file(dir.path(), name), "---\n---\n").expect("write");
+            std::fs::write(snapshot_file(dir.path(), "race", name), "---\n---\n").expect("write");
+        }
+        std::fs::write(snapshot_file(dir.path(), "sub/race", "race@threads.cpython"), "---\n---\n").expect("write");
+        let orphans = orphan_snapshots(dir.path(), &[s]).expect("read");
+        let names: Vec<String> = orphans
+            .iter()
+            .filter_map(|p| p.strip_prefix(dir.path()).ok())
+            .map(|n| n.to_string_lossy().replace('\\', "/"))
+            .collect();
+        assert_eq!(
+            names,
+            ["other@threads.cpython.snap", "race@processes.cpython.snap", "sub/race@threads.cpython.snap"]
+        );
+        // A divergence declared for some OSes has a snapshot per OS, named after it.
+        let macos_only = DECLARED.replace("backends = [\"thread\"]", "backends = [\"thread\"]\nos = [\"macos\"]");
+        let (dir, s) = scenario(&macos_only);
+        for name in ["race@threads.cpython.macos", "race@threads.cpython.linux", "race@threads.cpython"] {
+            std::fs::write(snapshot_file(dir.path(), "race", name), "---\n---\n").expect("write");
         }
         let orphans = orphan_snapshots(dir.path(), &[s]).expect("read");
-        let names: Vec<String> =
+        let names: Vec<_> =
             orphans.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
-        assert_eq!(names, ["other@threads.cpython.snap", "race@processes.cpython.snap"]);
+        assert_eq!(names, ["race@threads.cpython.linux.snap", "race@threads.cpython.snap"]);
     }
 }

@@ -113,8 +113,11 @@ pub fn find_python(explicit: Option<&Path>) -> Result<Python, PythonError> {
     let mut too_old = None;
     for c in &candidates {
         match version_of(c) {
-            Some(v) if v >= MIN_PYTHON => return Ok(Python { path: c.clone(), version: v }),
-            Some(v) => too_old = too_old.or(Some(PythonError::TooOld { path: c.clone(), version: v })),
+            // The interpreter itself, not a launcher in front of it (pyenv's shims are scripts).
+            Some((v, exe)) if v >= MIN_PYTHON => {
+                return Ok(Python { path: exe.unwrap_or_else(|| c.clone()), version: v });
+            }
+            Some((v, _)) => too_old = too_old.or(Some(PythonError::TooOld { path: c.clone(), version: v })),
             None => {}
         }
     }
@@ -123,15 +126,18 @@ pub fn find_python(explicit: Option<&Path>) -> Result<Python, PythonError> {
     }))
 }
 
-fn version_of(python: &Path) -> Option<(u32, u32)> {
+/// A Python's version, and the path of its interpreter (`sys.executable`), if it runs.
+fn version_of(python: &Path) -> Option<((u32, u32), Option<PathBuf>)> {
     let out = Command::new(python)
-        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2]); print(sys.executable)"])
         .stdin(std::process::Stdio::null())
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let (major, minor) = text.trim().split_once('.')?;
-    Some((major.parse().ok()?, minor.parse().ok()?))
+    let mut lines = text.lines();
+    let (major, minor) = lines.next()?.trim().split_once('.')?;
+    let exe = lines.next().map(str::trim).filter(|e| !e.is_empty() && Path::new(e).is_file()).map(PathBuf::from);
+    Some(((major.parse().ok()?, minor.parse().ok()?), exe))
 }
 
 /// Whether CPython runs can happen here, and what to do when they cannot.
@@ -181,6 +187,14 @@ mod tests {
         let err = find_python(Some(Path::new("/no/such/python3"))).expect_err("missing");
         assert!(matches!(&err, PythonError::NotFound { tried } if tried == "/no/such/python3"), "{err}");
         assert_eq!(find_python(Some(Path::new("none"))), Err(PythonError::TurnedOff));
+    }
+
+    #[test]
+    fn a_found_python_is_its_interpreter_not_a_launcher() {
+        let Ok(py) = find_python(None) else { return }; // no Python here: nothing to check
+        let out = Command::new(&py.path).args(["-c", "import sys; print(sys.executable)"]).output().expect("runs");
+        assert_eq!(Path::new(String::from_utf8_lossy(&out.stdout).trim()), py.path);
+        assert!(py.version >= MIN_PYTHON);
     }
 
     #[test]

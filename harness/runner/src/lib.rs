@@ -20,7 +20,7 @@ pub mod tool;
 pub mod workspace;
 
 /// Entry points this program's children may run: actors started as processes, pool tasks.
-pub static REGISTRY: procthread::Registry = &[&exec::ACTOR_ENTRY, &exec::TASK];
+pub static REGISTRY: procthread::Registry = &[&exec::ACTOR_ENTRY, &exec::TASK, &exec::SERVE];
 
 /// Ends this process now with `code`, after flushing stdout and stderr.
 pub fn exit_now(code: i32) -> ! {

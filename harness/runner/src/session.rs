@@ -226,7 +226,7 @@ fn cell(plan: &Plan, job: &Job, executor: Option<&Ready>, options: &Options) -> 
     (cell.status, cell.details, cell.elapsed_ms) = (outcome.status, outcome.details, Some(record.elapsed_ms));
     let judged = &outcome.judgement;
     if judged.verdict.passed() && judged.expected.is_none() && !cell.status.is_failure() {
-        let file = options.snapshots.join(format!("{}.snap", judged.snapshot));
+        let file = judged.file.clone();
         cell.details.retain(|d| !d.starts_with("no snapshot at "));
         if options.accept_new {
             let input = s.path.to_string_lossy().replace('\\', "/");

@@ -82,7 +82,12 @@ pub fn chrome_trace(run: Run<'_>, events: &[Event]) -> Value {
                 EventKind::Finished { code } => instant("finished".into(), json!({"code": code})),
                 EventKind::Exit { code } => instant(format!("exit {code}"), json!({"code": code})),
                 EventKind::Print { text } => instant("print".into(), json!({"text": events::plain(text)})),
-                EventKind::Received { via, value } => instant("received".into(), json!({"via": via, "value": value})),
+                EventKind::Received { via, value, .. } => {
+                    instant("received".into(), json!({"via": via, "value": value}))
+                }
+                EventKind::Observed { via, value, .. } => {
+                    instant("observed".into(), json!({"via": via, "value": value}))
+                }
                 EventKind::Ran { argv, code } => instant("ran".into(), json!({"argv": argv, "code": code})),
                 EventKind::Error { line, verb, kind, message, expected } => instant(
                     format!("error in {verb}"),
@@ -122,7 +127,12 @@ mod tests {
             ev("main", 10, 1010, EventKind::At { line: 4, verb: "get".into() }),
             ev("writer", 20, 1011, EventKind::At { line: 9, verb: "put".into() }),
             ev("writer", 20, 1020, EventKind::Finished { code: 0 }),
-            ev("main", 10, 1030, EventKind::Received { via: "get q".into(), value: json!("A") }),
+            ev(
+                "main",
+                10,
+                1030,
+                EventKind::Received { via: "get q".into(), value: json!("A"), nondeterministic: false },
+            ),
             ev("writer", 10, 1040, EventKind::Exit { code: 0 }),
             ev("main", 10, 1050, EventKind::Print { text: format!("pid {}", events::marked("pid", "20")) }),
         ];

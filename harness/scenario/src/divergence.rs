@@ -55,6 +55,10 @@ pub struct Divergence {
     pub source: String,
     /// The backends it differs on (`None`: every backend the scenario runs on).
     pub backends: Option<Vec<Backend>>,
+    /// The operating systems it differs on, as Rust names them (`linux`, `macos`, `windows`;
+    /// `None`: every one).
+    #[serde(default)]
+    pub os: Option<Vec<String>>,
     /// The whole `[expect]` as it holds for this implementation: the scenario's, with each key
     /// the divergence's `expect` table gives replaced.
     pub expect: Option<Expectations>,
@@ -71,16 +75,27 @@ pub struct Hang {
     pub at: Vec<(String, String)>,
 }
 
+/// The operating systems a divergence may name.
+pub const OSES: [&str; 3] = ["linux", "macos", "windows"];
+
 impl Divergence {
+    /// Whether it is declared for `backend` (on some OS).
     pub fn applies_to(&self, backend: Backend) -> bool {
         self.backends.as_ref().is_none_or(|b| b.contains(&backend))
+    }
+
+    /// Whether it is declared for `backend` on the OS `os` (`std::env::consts::OS`).
+    pub fn applies_on(&self, backend: Backend, os: &str) -> bool {
+        self.applies_to(backend) && self.os.as_ref().is_none_or(|o| o.iter().any(|n| n == os))
     }
 }
 
 impl Scenario {
-    /// The divergence declared for `implementation` on `backend`, if any.
+    /// The divergence declared for `implementation` on `backend`, on this OS, if any.
     pub fn divergence(&self, implementation: Implementation, backend: Backend) -> Option<&Divergence> {
-        self.divergences.iter().find(|d| d.implementation == implementation && d.applies_to(backend))
+        self.divergences
+            .iter()
+            .find(|d| d.implementation == implementation && d.applies_on(backend, std::env::consts::OS))
     }
 
     /// The scenario as `divergence` says it holds for its implementation: its expectations and

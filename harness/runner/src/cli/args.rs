@@ -150,20 +150,16 @@ impl Color {
     }
 }
 
-/// The scenario name of a file under `dir`.
-pub fn scenario_name(file: &Path) -> String {
-    file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
-}
-
-/// The scenarios of `dir` whose names `wanted` accepts: a file not wanted is not read, so that
+/// The scenarios of `dir` (subfolders included, each named by its path under `dir`:
+/// `cpython/lock_tests/X`) whose names `wanted` accepts: a file not wanted is not read, so that
 /// one broken file does not stop running the others.
 pub fn load_all(dir: &Path, wanted: impl Fn(&str) -> bool) -> Result<Vec<Scenario>> {
     let files = procthread_scenario::discover(dir)
         .with_context(|| format!("cannot read scenario directory {}", dir.display()))?;
     let mut out = Vec::new();
     let mut bad = 0;
-    for f in files.iter().filter(|f| wanted(&scenario_name(f))) {
-        match procthread_scenario::load(f) {
+    for f in files.iter().filter(|f| wanted(&procthread_scenario::name_in(dir, f))) {
+        match procthread_scenario::load_in(dir, f) {
             Ok(s) => out.push(s),
             Err(e) => {
                 eprintln!("{e}");

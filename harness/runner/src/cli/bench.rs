@@ -52,7 +52,7 @@ pub fn compare(a: CompareArgs) -> Result<ExitCode> {
     procthread_bench::cli::compare(&a.a, &a.b, a.noise)
 }
 
-/// Compare a report with a baseline by ratios; exit non-zero on a regression beyond tolerance.
+/// Compare a report with a baseline by ratios and intervals; exit 1 on a significant regression or lost target.
 #[derive(Debug, clap::Args)]
 pub struct GateArgs {
     /// The report to judge (its report.json).

@@ -95,7 +95,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     for f in &judged.verdict.failures {
         writeln!(err, "FAIL: {f}")?;
     }
-    let file = snap_dir.join(format!("{}.snap", judged.snapshot));
+    let file = judged.file.clone();
     let differs = match &judged.expected {
         None => {
             writeln!(err, "no snapshot at {} yet (`harness run --accept-new` writes it)", file.display())?;
@@ -119,18 +119,18 @@ pub fn main(args: Args) -> Result<ExitCode> {
 }
 
 /// A scenario named on the command line: the path of a file (one that exists, or a name ending
-/// in `.toml`), else a name under `dir`.
+/// in `.toml`), else a name under `dir` (`queue-ipc`, `cpython/lock_tests/X`).
 fn load(dir: &Path, name: &str) -> Result<Scenario> {
     let as_path = Path::new(name);
-    let file = if as_path.is_file() || name.ends_with(".toml") {
-        as_path.to_path_buf()
-    } else {
-        dir.join(format!("{name}.toml"))
-    };
-    if !file.is_file() {
-        bail!("no scenario `{name}`: neither a file nor {}", file.display());
+    if as_path.is_file() || name.ends_with(".toml") {
+        // A file's own error if it cannot be read.
+        return Ok(procthread_scenario::load_in(dir, as_path)?);
     }
-    Ok(procthread_scenario::load(&file)?)
+    let file = dir.join(format!("{name}.toml"));
+    if !file.is_file() {
+        bail!("no scenario `{name}` in {} (nor a file of that name)", dir.display());
+    }
+    Ok(procthread_scenario::load_in(dir, &file)?)
 }
 
 /// The backend to run on: the one asked for if it applies here (else why not), or the first

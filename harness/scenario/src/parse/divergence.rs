@@ -7,6 +7,7 @@
 //! reason = "a worker that dies takes its task with it: the pool waits for ever"
 //! source = "https://bugs.python.org/issue22393"
 //! backends = ["process-pool"]          # optional: where it differs (default: everywhere)
+//! os = ["macos"]                       # optional: on which OS (default: every one)
 //! hang = { main = "join" }             # the run must time out, main in a `join` step
 //! timeout_ms = 5000                    # optional: this implementation's run timeout
 //! expect = { exit = { main = 0 } }     # optional: keys replacing those of `[expect]`
@@ -17,14 +18,14 @@ use std::time::Duration;
 
 use crate::backend::{Applicability, Backend, applicability};
 use crate::diag::{Sink, one_of};
-use crate::divergence::{Divergence, Hang, Implementation};
+use crate::divergence::{Divergence, Hang, Implementation, OSES};
 use crate::model::Scenario;
 use crate::tree::{Node, Sp, Table};
 
 use super::Known;
 use super::fields::{self, Fields};
 
-const KEYS: [&str; 6] = ["reason", "source", "backends", "expect", "hang", "timeout_ms"];
+const KEYS: [&str; 7] = ["reason", "source", "backends", "os", "expect", "hang", "timeout_ms"];
 
 /// A parsed divergence, with the span of its `backends` (checked once the scenario is built).
 pub(crate) struct Parsed {
@@ -90,6 +91,7 @@ fn one(
     }
     let backends_node = f.take("backends");
     let backends = backends_node.and_then(|b| backend_list(b, sink));
+    let os = f.take("os").and_then(|o| os_list(o, sink));
     let expect = f.take("expect").map(|e| {
         // Errors are reported where the divergence writes them; the merged table is then read
         // quietly, as its other keys were checked with `[expect]` itself.
@@ -110,7 +112,7 @@ fn one(
     }
     f.finish(&KEYS, sink);
     let divergence =
-        Divergence { implementation, reason: reason?.v, source: source?.v, backends, expect, hang, timeout };
+        Divergence { implementation, reason: reason?.v, source: source?.v, backends, os, expect, hang, timeout };
     Some(Parsed { divergence, backends_span: backends_node.map_or(node.span.clone(), |b| b.span.clone()) })
 }
 
@@ -137,6 +139,19 @@ fn backend_list(node: &Sp<Node>, sink: &mut Sink<'_>) -> Option<Vec<Backend>> {
                 let all: Vec<&str> = Backend::ALL.iter().map(|b| b.as_str()).collect();
                 sink.error(&n.span, format!("unknown backend `{}`; expected {}", n.v, one_of(&all)));
             }
+        }
+    }
+    Some(out)
+}
+
+fn os_list(node: &Sp<Node>, sink: &mut Sink<'_>) -> Option<Vec<String>> {
+    let names = fields::strings(node, "`os`", sink)?;
+    let mut out = Vec::new();
+    for n in names {
+        if OSES.contains(&n.v.as_str()) {
+            out.push(n.v);
+        } else {
+            sink.error(&n.span, format!("unknown operating system `{}`; expected {}", n.v, one_of(&OSES)));
         }
     }
     Some(out)
@@ -202,13 +217,14 @@ pub(crate) fn check(scenario: &Scenario, parsed: &[Parsed], sink: &mut Sink<'_>)
             }
         }
         let clash = parsed[..i].iter().map(|q| &q.divergence).find(|q| {
-            q.implementation == d.implementation && runs_on.iter().any(|b| q.applies_to(*b) && d.applies_to(*b))
+            q.implementation == d.implementation
+                && runs_on.iter().any(|b| OSES.iter().any(|os| q.applies_on(*b, os) && d.applies_on(*b, os)))
         });
         if clash.is_some() {
             sink.error(
                 &p.backends_span,
                 format!(
-                    "two divergences of `{}` cover the same backend; give each its own `backends`",
+                    "two divergences of `{}` cover the same backend on the same OS; give each its own `backends` or `os`",
                     d.implementation
                 ),
             );
@@ -256,7 +272,11 @@ variables = { balance = { threads = "nondeterministic", processes = 0 } }
         assert_eq!((d.reason.as_str(), d.source.as_str()), ("no update is lost", "https://example.org/x"));
         let e = d.expect.as_ref().expect("expectations");
         assert_eq!(e.variables[0].threads, VarExpect::Exactly(0));
-        assert_eq!(e.exit, [("t1".to_string(), ExitExpect::Code(0))], "keys it does not give are kept");
+        assert_eq!(
+            e.exit,
+            [(crate::NamePattern::literal("t1"), ExitExpect::Code(0))],
+            "keys it does not give are kept"
+        );
         let diverged = s.diverged(d);
         assert_eq!(diverged.expect.variables[0].threads, VarExpect::Exactly(0));
         assert_eq!(s.expect.variables[0].threads, VarExpect::Nondeterministic, "the reference's stay");
@@ -277,7 +297,7 @@ variables = { balance = { threads = "nondeterministic", processes = 0 } }
     #[test]
     fn every_mistake_is_located_and_explained() {
         let src = format!(
-            "{RACE}\n[divergence.reference]\nreason = \"r\"\n\n[divergence.pypy]\nreason = \"r\"\n\n[divergence.cpython]\nreason = \"r\"\nsource = \"bpo-1\"\nbackends = [\"thread\", \"process-pool\"]\nhang = {{ nobody = \"join\", main = \"wait\" }}\nextra = 1\n"
+            "{RACE}\n[divergence.reference]\nreason = \"r\"\n\n[divergence.pypy]\nreason = \"r\"\n\n[divergence.cpython]\nreason = \"r\"\nsource = \"bpo-1\"\nbackends = [\"thread\", \"process-pool\"]\nhang = {{ nobody = \"join\", main = \"sleeping\" }}\nextra = 1\n"
         );
         assert_eq!(
             errors(&src),
@@ -287,9 +307,30 @@ variables = { balance = { threads = "nondeterministic", processes = 0 } }
                 "t.toml:20:10: `source` must be a link (https://...) to where the difference is documented",
                 "t.toml:21:12: `process-pool` is not a backend this scenario runs on; it runs on `thread`, `fork` or `spawn`",
                 "t.toml:22:10: unknown actor instance `nobody`; instances started in this scenario: `main` or `t1`",
-                "t.toml:22:34: unknown step `wait`; a step is one of `print`, `start`, `fork`, `join`, `terminate`, `kill`, `put`, `get`, `send`, `recv`, `close`, `acquire`, `release`, `add`, `read`, `set_local`, `get_local`, `run`, `repeat`, `for_each`, `loop`, `sleep_ms`, `submit`, `serve`, `connect`, `shutdown`, `exit` or `crash`",
-                "t.toml:23:1: unknown key `extra` in `divergence.cpython`; expected `reason`, `source`, `backends`, `expect`, `hang` or `timeout_ms`",
+                format!(
+                    "t.toml:22:34: unknown step `sleeping`; a step is one of {}",
+                    crate::diag::one_of(&super::super::steps::VERBS.iter().map(|(v, _)| *v).collect::<Vec<_>>())
+                )
+                .as_str(),
+                "t.toml:23:1: unknown key `extra` in `divergence.cpython`; expected `reason`, `source`, `backends`, `os`, `expect`, `hang` or `timeout_ms`",
             ]
+        );
+    }
+
+    #[test]
+    fn a_divergence_may_be_declared_for_some_operating_systems() {
+        let one = "reason = \"r\"\nsource = \"https://e.org\"\nhang = { main = \"join\" }";
+        let src = format!(
+            "{RACE}\n[[divergence.cpython]]\n{one}\nos = [\"macos\"]\n\n[[divergence.cpython]]\n{one}\nos = [\"linux\", \"windows\"]\n"
+        );
+        let s = parse(&src).expect("valid: one per OS");
+        assert!(s.divergences[0].applies_on(Backend::Thread, "macos"));
+        assert!(!s.divergences[0].applies_on(Backend::Thread, "linux"));
+        assert!(s.divergences[1].applies_on(Backend::Thread, "linux"));
+        let bad = format!("{RACE}\n[divergence.cpython]\n{one}\nos = [\"plan9\"]\n");
+        assert_eq!(
+            errors(&bad),
+            ["t.toml:16:7: unknown operating system `plan9`; expected `linux`, `macos` or `windows`"]
         );
     }
 
@@ -314,7 +355,9 @@ variables = { balance = { threads = "nondeterministic", processes = 0 } }
         let e = errors(&src);
         assert!(e[0].contains("`divergence.cpython` must say what differs"), "{e:?}");
         assert!(
-            e[1].ends_with("two divergences of `cpython` cover the same backend; give each its own `backends`"),
+            e[1].ends_with(
+                "two divergences of `cpython` cover the same backend on the same OS; give each its own `backends` or `os`"
+            ),
             "{e:?}"
         );
         assert_eq!(e.len(), 2, "{e:?}");
