@@ -18,7 +18,9 @@ fn color(label: &str, i: usize) -> RGBColor {
     match label {
         "floor" => RGBColor(110, 110, 110),
         "floor-threads" => RGBColor(170, 170, 170),
-        "reference" | "queue" | "process-spawn" | "process-pool" | "locked" => RGBColor(31, 119, 180),
+        "reference" | "queue" | "process-spawn" | "process-pool" | "process-shared" | "locked" => {
+            RGBColor(31, 119, 180)
+        }
         "process-fork" | "unlocked" => RGBColor(100, 170, 225),
         "threads" | "thread-pool" => RGBColor(255, 127, 14),
         "rayon" => RGBColor(148, 103, 189),

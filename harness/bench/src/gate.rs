@@ -56,6 +56,10 @@ pub struct Baseline {
 pub struct Config {
     pub default_tolerance: f64,
     pub cpython_tolerance: Option<f64>,
+    /// Above this load average per CPU (the lower of the report's 1-minute loads before and
+    /// after its run), the machine was too busy for its figures to mean anything: the gate
+    /// reports but does not fail.
+    pub max_load_per_cpu: Option<f64>,
     #[serde(default)]
     pub figures: BTreeMap<String, FigureConfig>,
 }
@@ -185,6 +189,9 @@ pub struct Row {
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     pub rows: Vec<Row>,
+    /// The report's machine was loaded beyond `max_load_per_cpu`: (load per CPU, the limit).
+    /// Nothing fails then.
+    pub overloaded: Option<(f64, f64)>,
     /// Gated ratios in the report that the baseline does not have yet.
     pub new: Vec<String>,
     /// Every ratio of the report measured better than the OS floor.
@@ -199,7 +206,7 @@ impl Outcome {
         self.rows.iter().filter(|r| !r.informational && matches!(r.target, Some((_, _, TargetCheck::Lost)))).count()
     }
     pub fn passed(&self) -> bool {
-        self.regressions() == 0 && self.targets_lost() == 0
+        self.overloaded.is_some() || (self.regressions() == 0 && self.targets_lost() == 0)
     }
 }
 
@@ -218,9 +225,11 @@ fn significance(base: Estimate, now: Estimate, higher_is_better: bool, tol: f64)
     }
 }
 
-fn target_check(base: &BaselineRatio, now: Estimate, target: f64) -> TargetCheck {
+/// A target's state now against the baseline's; lost only when the whole interval lies beyond
+/// the target by the tolerance (what varies between runs, as for the comparison itself).
+fn target_check(base: &BaselineRatio, now: Estimate, target: f64, tol: f64) -> TargetCheck {
     let met_now = if base.at_least { now.value >= target } else { now.value <= target };
-    let missed_for_sure = if base.at_least { now.hi < target } else { now.lo > target };
+    let missed_for_sure = if base.at_least { now.hi < target / (1.0 + tol) } else { now.lo > target * (1.0 + tol) };
     match (base.met == Some(true), met_now) {
         (true, true) => TargetCheck::Met,
         (true, false) if missed_for_sure => TargetCheck::Lost,
@@ -270,7 +279,7 @@ pub fn compare(report: &Report, baseline: &Baseline, config: &Config) -> Result<
             Verdict::Regression if informational => Verdict::Noted,
             v => v,
         };
-        let target = base.target.map(|t| (t, base.at_least, target_check(base, n, t)));
+        let target = base.target.map(|t| (t, base.at_least, target_check(base, n, t, tolerance)));
         rows.push(Row {
             key: key.clone(),
             baseline: b,
@@ -284,7 +293,21 @@ pub fn compare(report: &Report, baseline: &Baseline, config: &Config) -> Result<
         });
     }
     let new = now.keys().filter(|k| !baseline.ratios.contains_key(*k)).cloned().collect();
-    Ok(Outcome { rows, new, suspect })
+    Ok(Outcome { rows, overloaded: overloaded(report, config), new, suspect })
+}
+
+/// The report's load per CPU when above the configured limit: the lower of the 1-minute load
+/// averages before and after the run (a build just before the run raises only the first).
+fn overloaded(report: &Report, config: &Config) -> Option<(f64, f64)> {
+    let limit = config.max_load_per_cpu?;
+    let m = &report.machine;
+    let load = match (m.load_before, m.load_after) {
+        (Some(a), Some(b)) => a[0].min(b[0]),
+        (Some(a), None) | (None, Some(a)) => a[0],
+        (None, None) => return None,
+    };
+    let per_cpu = load / m.cpus.max(1) as f64;
+    (per_cpu > limit).then_some((per_cpu, limit))
 }
 
 fn estimate(e: Estimate) -> String {
@@ -293,7 +316,14 @@ fn estimate(e: Estimate) -> String {
 
 /// The gate table, as Markdown for a CI step summary (and the terminal).
 pub fn markdown(o: &Outcome) -> String {
-    let mut out = String::from(
+    let mut out = String::new();
+    if let Some((load, limit)) = o.overloaded {
+        out.push_str(&format!(
+            "**Not judged: the machine was loaded** (load average {load:.1} per CPU during the run, above \
+             the gate's limit of {limit}): the rows below are reported, nothing fails.\n\n"
+        ));
+    }
+    out.push_str(
         "| figure | ratio | baseline [95% CI] | now [95% CI] | change | tolerance | verdict |\n\
          |---|---|---|---|---|---|---|\n",
     );
@@ -341,11 +371,12 @@ pub fn markdown(o: &Outcome) -> String {
         out.push_str(&format!("| {k} | | | | | | **SUSPECT** (better than the OS floor; not gated) |\n"));
     }
     out.push_str(&format!(
-        "\n{} ratios compared, {} regression(s), {} target(s) lost, {} suspect\n",
+        "\n{} ratios compared, {} regression(s), {} target(s) lost, {} suspect{}\n",
         o.rows.len(),
         o.regressions(),
         o.targets_lost(),
-        o.suspect.len()
+        o.suspect.len(),
+        if o.overloaded.is_some() { " (not judged: machine loaded)" } else { "" }
     ));
     out
 }

@@ -43,4 +43,5 @@ pub static REGISTRY: procthread::Registry = &[
     &workloads::PIPE_ECHO,
     &workloads::QUEUE_FLOOD,
     &workloads::MANAGER_WORKER,
+    &workloads::LOCK_CONTENDER,
 ];

@@ -66,11 +66,18 @@ const ROWS: &[RowSpec] = &[
         gap: "",
     },
     RowSpec {
-        operation: "Lock: acquire + release, uncontended",
+        operation: "Lock: acquire + release, uncontended (a lock processes share, in the fork column)",
         thread: r("lock.uncontended", "reference"),
-        fork: None,
+        fork: r("lock.uncontended", "process-shared"),
         spawn: None,
-        gap: "the reference has no lock shared by processes yet",
+        gap: "",
+    },
+    RowSpec {
+        operation: "Lock: 2 contenders, per acquisition",
+        thread: r("lock.contended", "reference"),
+        fork: r("lock.contended", "process-fork"),
+        spawn: r("lock.contended", "process-spawn"),
+        gap: "",
     },
     RowSpec {
         operation: "CPU-bound work on 2 workers (time relative to 1)",

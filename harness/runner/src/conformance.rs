@@ -117,7 +117,10 @@ pub fn as_declared(
             };
             let mut as_it_stood = diverged.clone();
             as_it_stood.expect.variables.clear();
-            as_it_stood.expect.exit.retain(|(actor, _)| ended(actor));
+            as_it_stood
+                .expect
+                .exit
+                .retain(|(pattern, _)| record.events.iter().any(|e| pattern.matches(&e.actor) && ended(&e.actor)));
             as_it_stood.expect.max_concurrent.retain(|(target, _)| one_ended(target));
             let mut v = outcome::judge(&as_it_stood, backend, &stood);
             for (actor, verb) in &hang.at {

@@ -37,10 +37,25 @@ pub enum EventKind {
     Started,
     /// The actor is entering a step (for "the step it was in" when a run fails).
     At { line: usize, verb: String },
-    /// Printed text; pids and timings are wrapped in [`MARK`]s.
+    /// Printed text; pids, timings and nondeterministic values are wrapped in [`MARK`]s.
     Print { text: String },
-    /// A value received by get, recv, read, get_local or run.
-    Received { via: String, value: serde_json::Value },
+    /// A value received: by get, recv, read, get_local, map, imap or result (what `received`
+    /// counts). `via` is the verb and its target: `get q`, `result sq-1`.
+    Received {
+        via: String,
+        value: serde_json::Value,
+        /// Declared to vary from run to run: the trace shows `<nondeterministic>`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        nondeterministic: bool,
+    },
+    /// A state observed: by is_alive, exitcode, qsize, empty, full, locked, is_set, n_waiting or
+    /// broken (not counted by `received`).
+    Observed {
+        via: String,
+        value: serde_json::Value,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        nondeterministic: bool,
+    },
     /// A subprocess ran.
     Ran { argv: Vec<String>, code: i32 },
     /// A step ended with an error; `expected` if the scenario said it would.
@@ -256,7 +271,7 @@ pub fn plain(text: &str) -> String {
     out
 }
 
-/// Wraps a nondeterministic piece of printed text: `kind` is `pid` or `elapsed`.
+/// Wraps a nondeterministic piece of printed text: `kind` is `pid`, `elapsed` or `nondet`.
 pub fn marked(kind: &str, value: &str) -> String {
     format!("{MARK}{kind}:{value}{MARK}")
 }

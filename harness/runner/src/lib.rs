@@ -15,7 +15,7 @@ pub mod supervise;
 pub mod tool;
 
 /// Entry points this program's children may run: actors started as processes, pool tasks.
-pub static REGISTRY: procthread::Registry = &[&exec::ACTOR_ENTRY, &exec::TASK];
+pub static REGISTRY: procthread::Registry = &[&exec::ACTOR_ENTRY, &exec::TASK, &exec::SERVE];
 
 /// Ends this process now with `code`, after flushing stdout and stderr.
 pub fn exit_now(code: i32) -> ! {

@@ -96,7 +96,7 @@ enum Cmd {
         #[arg(long, default_value_t = 0.02)]
         noise: f64,
     },
-    /// Compare a report with a baseline by ratios; exit non-zero on a regression beyond tolerance.
+    /// Compare a report with a baseline by ratios and intervals; exit 1 on a significant regression or lost target.
     Gate {
         #[arg(long)]
         report: PathBuf,
@@ -228,13 +228,23 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn load_all(dir: &Path) -> Result<Vec<Scenario>> {
-    let files = procthread_scenario::discover(dir)
+/// The scenarios of `dir` (subfolders included), or only those named in `only`: a file not
+/// asked for is not read, so one broken file does not stop running the others.
+fn load_all(dir: &Path, only: &[String]) -> Result<Vec<Scenario>> {
+    let mut files = procthread_scenario::discover(dir)
         .with_context(|| format!("cannot read scenario directory {}", dir.display()))?;
+    if !only.is_empty() {
+        for name in only {
+            if !files.iter().any(|f| procthread_scenario::name_in(dir, f) == *name) {
+                bail!("no scenario `{name}` in {}", dir.display());
+            }
+        }
+        files.retain(|f| only.contains(&procthread_scenario::name_in(dir, f)));
+    }
     let mut out = Vec::new();
     let mut bad = 0;
     for f in files {
-        match procthread_scenario::load(&f) {
+        match procthread_scenario::load_in(dir, &f) {
             Ok(s) => out.push(s),
             Err(e) => {
                 eprintln!("{e}");
@@ -256,7 +266,7 @@ fn parse_backend(name: &str) -> Result<Backend> {
 }
 
 fn list(dir: &Path) -> Result<ExitCode> {
-    for s in load_all(dir)? {
+    for s in load_all(dir, &[])? {
         println!("{}  ({})", s.name, s.title);
         for (b, a) in applicability(&s, cfg!(unix)) {
             let status = match a {
@@ -330,12 +340,8 @@ fn executors(
 
 fn run_all(dir: &Path, snap_dir: &Path, runs: &Runs<'_>, format: Format) -> Result<ExitCode> {
     let backends: Vec<Backend> = runs.backends.iter().map(|b| parse_backend(b)).collect::<Result<_>>()?;
-    let scenarios = load_all(dir)?;
-    for name in runs.only {
-        if !scenarios.iter().any(|s| s.name == *name) {
-            bail!("no scenario `{name}` in {}", dir.display());
-        }
-    }
+    let scenarios = load_all(dir, runs.only)?;
+
     let harness = std::env::current_exe()?;
     procthread_harness::supervise::install_interrupt_handler()?;
     let implementations = runs.implementation.implementations();
@@ -440,7 +446,14 @@ fn show(
     raw: bool,
 ) -> Result<ExitCode> {
     let backend = parse_backend(backend)?;
-    let scenario = procthread_scenario::load(&dir.join(format!("{name}.toml")))?;
+    // A name (`queue-ipc`, `cpython/...`) under the directory, or the path of a file.
+    let by_path = Path::new(name);
+    let file = if name.ends_with(".toml") || by_path.is_file() {
+        by_path.to_path_buf()
+    } else {
+        dir.join(format!("{name}.toml"))
+    };
+    let scenario = procthread_scenario::load_in(dir, &file)?;
     let harness = std::env::current_exe()?;
     procthread_harness::supervise::install_interrupt_handler()?;
     let executor = match executors(&[implementation], python, &harness)?.pop().map(|(_, e)| e) {
@@ -452,6 +465,7 @@ fn show(
     let to_run = divergence.map_or_else(|| scenario.clone(), |d| scenario.diverged(d));
     let record = run::run_isolated_with(&executor, &to_run, backend)?;
     let outcome = conformance::evaluate(&scenario, backend, implementation, &record, snap_dir);
+
     if raw {
         for e in &record.events {
             println!(

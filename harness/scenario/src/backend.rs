@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Scenario;
+use std::collections::HashSet;
+
+use crate::model::{JoinTarget, NamePattern, Scenario, StepKind, StopTarget, literal_text, walk};
 
 /// How a scenario's actors (and pools) are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -66,10 +68,48 @@ impl std::fmt::Display for Backend {
     }
 }
 
+/// An actor that joins (or asks about, or stops) an instance it did not start itself, where the
+/// names are literal: threads may do that, a process only to its own children (CPython: "can
+/// only join a child process"). Templated names are checked when the step runs.
+fn touches_a_sibling(scenario: &Scenario) -> Option<(String, String)> {
+    for def in &scenario.actors {
+        let steps = walk(&def.steps);
+        let made: Vec<&crate::template::Template> = steps
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StepKind::Start { name, .. } | StepKind::Fork { name, .. } => Some(name),
+                _ => None,
+            })
+            .collect();
+        let own: HashSet<String> = made.iter().filter_map(|n| literal_text(n)).collect();
+        let patterns: Vec<NamePattern> = made.iter().map(|n| NamePattern::new(n)).collect();
+        for s in steps {
+            let target = match &s.kind {
+                StepKind::Join { target: JoinTarget::Instance(t), .. }
+                | StepKind::Terminate(StopTarget::Instance(t))
+                | StepKind::Kill(StopTarget::Instance(t))
+                | StepKind::Instance { target: t, .. } => t,
+                _ => continue,
+            };
+            if let Some(name) = literal_text(target)
+                && !own.contains(&name)
+                && !patterns.iter().any(|p| p.matches(&name))
+            {
+                return Some((def.name.clone(), name));
+            }
+        }
+    }
+    None
+}
+
 /// Every backend with its applicability to `scenario`, on an OS that has fork or not.
 pub fn applicability(scenario: &Scenario, os_has_fork: bool) -> Vec<(Backend, Applicability)> {
     let verbs: Vec<&str> = scenario.all_steps().map(|(_, s)| s.kind.verb()).collect();
     let uses = |v: &str| verbs.contains(&v);
+    let stops_an_instance = scenario.all_steps().any(|(_, s)| {
+        matches!(s.kind, StepKind::Terminate(StopTarget::Instance(_)) | StepKind::Kill(StopTarget::Instance(_)))
+    });
+    let sibling = touches_a_sibling(scenario);
     Backend::ALL
         .into_iter()
         .map(|b| {
@@ -84,8 +124,13 @@ pub fn applicability(scenario: &Scenario, os_has_fork: bool) -> Vec<(Backend, Ap
                 not("it uses a pool: it runs on the pool backends")
             } else if !scenario.uses_pool() && matches!(b, Backend::ThreadPool | Backend::ProcessPool) {
                 not("it uses no pool")
-            } else if !b.uses_processes() && (uses("terminate") || uses("kill")) {
+            } else if !b.uses_processes() && stops_an_instance {
                 not("it terminates or kills an actor, which cannot be done to a thread")
+            } else if let (true, Some((who, whom))) = (b.uses_processes(), &sibling) {
+                not(&format!(
+                    "`{who}` joins or asks about `{whom}`, which it did not start: a process can do that only to \
+                     its own children (threads can)"
+                ))
             } else if !b.uses_processes() && (uses("exit") || uses("crash")) {
                 not("an actor exits or crashes, which would end the whole process with threads")
             } else if b == Backend::Fork && !os_has_fork {

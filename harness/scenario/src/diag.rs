@@ -40,8 +40,9 @@ impl fmt::Display for Diagnostics {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoadError {
-    #[error("{path}: cannot read: {source}", path = .path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    /// The cause is part of the message (and not a `source`, which would print it twice).
+    #[error("{path}: cannot read: {error}", path = .path.display())]
+    Read { path: PathBuf, error: std::io::Error },
     #[error("{0}")]
     Invalid(#[from] Diagnostics),
 }
@@ -146,6 +147,39 @@ pub(crate) fn one_of(items: &[&str]) -> String {
     }
 }
 
+/// The word of `words` closest to `typed`, if it is a likely typo of it: at most one edit (a
+/// letter added, dropped, changed, or two swapped) for short words, two for longer ones.
+pub(crate) fn closest<'w>(typed: &str, words: &[&'w str]) -> Option<&'w str> {
+    let limit = if typed.chars().count() <= 4 { 1 } else { 2 };
+    words.iter().map(|w| (edits(typed, w), *w)).filter(|(d, _)| *d <= limit).min_by_key(|(d, _)| *d).map(|(_, w)| w)
+}
+
+/// Optimal string alignment distance (Levenshtein with adjacent swaps), on characters.
+fn edits(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len().abs_diff(b.len()) > 2 {
+        return usize::MAX;
+    }
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +212,17 @@ mod tests {
         sink.error(&(11..12), "second");
         let found: Vec<String> = sink.finish().iter().map(ToString::to_string).collect();
         assert_eq!(found, ["f:2:1: first", "f:2:5: second", "f:3:3: third", "f:3:3: fourth"]);
+    }
+
+    #[test]
+    fn typos_find_their_word() {
+        let verbs = ["send", "recv", "acquire", "release", "notify_all", "put"];
+        assert_eq!(closest("sned", &verbs), Some("send"));
+        assert_eq!(closest("aquire", &verbs), Some("acquire"));
+        assert_eq!(closest("notifyall", &verbs), Some("notify_all"));
+        assert_eq!(closest("pt", &verbs), Some("put"));
+        assert_eq!(closest("frobnicate", &verbs), None);
+        assert_eq!(closest("xy", &verbs), None);
     }
 
     #[test]

@@ -32,9 +32,11 @@ pub enum Placeholder {
     Product(Vec<Placeholder>),
     /// An integer literal (inside a product).
     Number(i64),
+    /// The null value: `"{none}"` alone is null (TOML has no null); inside text it reads `None`.
+    None,
 }
 
-pub const BUILTINS: [&str; 9] = ["pid", "ppid", "name", "thread", "process", "value", "i", "item", "elapsed"];
+pub const BUILTINS: [&str; 10] = ["pid", "ppid", "name", "thread", "process", "value", "i", "item", "elapsed", "none"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Part {
@@ -193,6 +195,7 @@ fn builtin_word(h: &Placeholder) -> Option<&'static str> {
         Placeholder::Index => "i",
         Placeholder::Item => "item",
         Placeholder::Elapsed => "elapsed",
+        Placeholder::None => "none",
         _ => return None,
     })
 }
@@ -210,6 +213,7 @@ fn atom(name: &str) -> Option<Placeholder> {
         "i" => Placeholder::Index,
         "item" => Placeholder::Item,
         "elapsed" => Placeholder::Elapsed,
+        "none" => Placeholder::None,
         _ => match name.strip_prefix("pid:") {
             Some(actor) if ident(actor) => Placeholder::PidOf(actor.to_string()),
             Some(_) => return None,

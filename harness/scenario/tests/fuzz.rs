@@ -9,9 +9,13 @@
 //! see docs/reliability.md for longer runs. A hang shows as nextest's timeout.
 
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use proptest::prelude::*;
 use proptest::sample::Index;
+
+/// Read once: every case picks from the same files.
+static CORPUS: LazyLock<Vec<(PathBuf, Vec<u8>)>> = LazyLock::new(corpus);
 
 fn corpus() -> Vec<(PathBuf, Vec<u8>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -264,11 +268,11 @@ proptest! {
         file in any::<Index>(),
         mutations in proptest::collection::vec(mutation(), 1..8),
     ) {
-        let corpus = corpus();
+        let corpus = &*CORPUS;
         let (_, original) = &corpus[file.index(corpus.len())];
         let mut bytes = original.clone();
         for m in &mutations {
-            apply(&mut bytes, m, &corpus);
+            apply(&mut bytes, m, corpus);
         }
         if let Err(e) = check(Path::new("fuzz.toml"), &bytes) {
             return Err(TestCaseError::fail(format!("{e}\n--- input ---\n{}", String::from_utf8_lossy(&bytes))));

@@ -140,26 +140,42 @@ pub fn measure(id: &str, quick: bool) -> Result<Vec<RawSeries>, String> {
         "lock.uncontended" => {
             let lock = procthread::Lock::new();
             let mutex = std::sync::Mutex::new(());
-            let (r, f) = paired(
+            let shared = procthread::shared::Lock::new().map_err(|e| e.to_string())?;
+            let mut samples = interleaved(
                 b,
-                || {
-                    lock.acquire();
-                    lock.release().expect("held");
-                },
-                || drop(std::hint::black_box(mutex.lock())),
-            );
-            vec![s("reference", r), s("floor", f)]
+                &mut [
+                    &mut || {
+                        lock.acquire();
+                        lock.release().expect("held");
+                    },
+                    &mut || drop(std::hint::black_box(mutex.lock())),
+                    &mut || {
+                        shared.acquire();
+                        shared.release().expect("held");
+                    },
+                ],
+            )
+            .into_iter();
+            let mut next = || samples.next().unwrap_or_default();
+            vec![s("reference", next()), s("floor", next()), s("process-shared", next())]
         }
         "lock.contended" => {
             let per = if quick { 20_000 } else { 100_000 };
-            let runs = b.samples;
-            let mut r = Vec::new();
-            let mut f = Vec::new();
-            for _ in 0..runs {
+            let (mut r, mut f, mut pf, mut ps) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..b.samples {
+                // Processes first in each round: fork wants no other thread running.
+                if cfg!(unix) {
+                    pf.push(w::shared_lock_contended(StartMethod::Fork, per));
+                }
+                ps.push(w::shared_lock_contended(StartMethod::Spawn, per));
                 r.push(contend(2, per, lock_op));
                 f.push(contend(2, per, mutex_op));
             }
-            vec![s("reference", r), s("floor", f)]
+            let mut out = vec![s("reference", r), s("floor", f), s("process-spawn", ps)];
+            if !pf.is_empty() {
+                out.push(s("process-fork", pf));
+            }
+            out
         }
         "lock.contended.threads" => {
             let per = if quick { 20_000 } else { 100_000 };
@@ -340,24 +356,33 @@ fn rtt(b: Budget, make: impl Fn(Peer) -> Op) -> Vec<RawSeries> {
 }
 
 /// Nanoseconds per acquisition with two threads each acquiring `per` times.
+/// Nanoseconds per acquisition with `threads` threads each acquiring `per` times, timed from
+/// the first to pass the start barrier to the last to finish (thread start-up not counted, as
+/// for the processes of `shared_lock_contended`).
 fn contend<L: Send + Sync + Default + 'static>(threads: u64, per: u64, op: fn(&L, &AtomicI64)) -> f64 {
     let lock = Arc::new(L::default());
     let n = Arc::new(AtomicI64::new(0));
     let start = Arc::new(std::sync::Barrier::new(threads as usize));
-    let t = Instant::now();
     let hs: Vec<_> = (0..threads)
         .map(|_| {
             let (lock, n, start) = (lock.clone(), n.clone(), start.clone());
             std::thread::spawn(move || {
                 start.wait();
+                let t = Instant::now();
                 for _ in 0..per {
                     op(&lock, &n);
                 }
+                (t, Instant::now())
             })
         })
         .collect();
-    hs.into_iter().for_each(|h| h.join().expect("join"));
-    t.elapsed().as_nanos() as f64 / (threads * per) as f64
+    let spans: Vec<(Instant, Instant)> = hs.into_iter().map(|h| h.join().expect("join")).collect();
+    let first = spans.iter().map(|s| s.0).min();
+    let last = spans.iter().map(|s| s.1).max();
+    match (first, last) {
+        (Some(a), Some(z)) => z.duration_since(a).as_nanos() as f64 / (threads * per) as f64,
+        _ => f64::NAN,
+    }
 }
 
 fn lock_op(lock: &procthread::Lock, n: &AtomicI64) {

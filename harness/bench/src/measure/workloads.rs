@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::time::Instant;
 
-use procthread::{Entry, PipeEnd, Process, Queue, StartMethod, Task};
+use procthread::{Entry, PipeEnd, Process, Queue, StartMethod, Task, shared};
 
 /// The argument that makes the harness exit at once: the "same binary" the floor spawns.
 pub const EXIT_NOW: &str = "--exit-now";
@@ -85,6 +85,49 @@ pub static QUEUE_FLOOD: Entry<(Queue, u64)> = Entry::new("bench::queue-flood", |
         }
     }
 });
+
+/// Contends for a lock shared by processes: waits for its peer at the barrier, takes and
+/// releases the lock `per` times, and reports when it started and ended (nanoseconds of the
+/// system clock, which both processes share) on the queue.
+pub static LOCK_CONTENDER: Entry<(shared::Lock, shared::Barrier, Queue, u64)> =
+    Entry::new("bench::lock-contender", |(lock, barrier, out, per)| {
+        if barrier.wait().is_err() {
+            return;
+        }
+        let start = clock_ns();
+        for _ in 0..per {
+            lock.acquire();
+            std::hint::black_box(&lock);
+            let _ = lock.release();
+        }
+        let _ = out.put(&(start, clock_ns()));
+    });
+
+fn clock_ns() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+}
+
+/// Nanoseconds per acquisition of a shared lock by two processes started with `method`, each
+/// taking it `per` times, from the first to pass the barrier to the last to finish (their
+/// start-up is not counted).
+pub fn shared_lock_contended(method: StartMethod, per: u64) -> f64 {
+    let lock = shared::Lock::new().expect("shared lock");
+    let barrier = shared::Barrier::new(2).expect("shared barrier");
+    let out = Queue::new().expect("queue");
+    let mut children: Vec<Process> = (0..2)
+        .map(|_| Process::new(&LOCK_CONTENDER, (lock.clone(), barrier.clone(), out.clone(), per)).start_method(method))
+        .collect();
+    for c in &mut children {
+        c.start().expect("start contender");
+    }
+    let spans: Vec<(u128, u128)> = (0..2).map(|_| out.get().expect("span")).collect();
+    for c in &mut children {
+        c.join().expect("join contender");
+    }
+    let first = spans.iter().map(|s| s.0).min().unwrap_or(0);
+    let last = spans.iter().map(|s| s.1).max().unwrap_or(0);
+    last.saturating_sub(first) as f64 / (2 * per) as f64
+}
 
 /// The chapter's distributed worker: squares tasks from a manager until it gets `-1`.
 pub static MANAGER_WORKER: Entry<String> = Entry::new("bench::manager-worker", |address| {

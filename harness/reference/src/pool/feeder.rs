@@ -242,11 +242,49 @@ pub(crate) fn feed(shared: &Shared, slot: usize, first: Worker) {
 }
 
 /// Closes the pool's end of a worker's pipes (it leaves its loop and exits) and reaps it.
+///
+/// A worker of the fork server is gone once its end of the pipe reaches end-of-file: a process's
+/// descriptors close as it exits, after its memory is released. Its exit status, which only
+/// the server (its parent) learns, is then not waited for: nobody needs it.
 fn retire(w: Worker) {
     let Worker { proc, reader, writer, .. } = w;
     drop(writer);
-    proc.wait();
-    drop(reader);
+    match &*proc {
+        #[cfg(unix)]
+        WorkerProc::Served(s) => {
+            let mut reader = reader;
+            if reached_eof(&mut reader, Duration::from_secs(10)) {
+                s.dismiss();
+            } else {
+                proc.kill();
+                proc.wait();
+            }
+        }
+        _ => {
+            proc.wait();
+            drop(reader);
+        }
+    }
+}
+
+/// Reads (and drops) what is left on a retired worker's pipe until end-of-file, at most `grace`.
+#[cfg(unix)]
+fn reached_eof(reader: &mut BufReader<PipeReader>, grace: Duration) -> bool {
+    use std::io::Read;
+    let deadline = std::time::Instant::now() + grace;
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if !matches!(os::wait_readable(reader.get_ref(), Some(left)), Ok(true)) {
+            return false;
+        }
+        match reader.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return true,
+        }
+    }
 }
 
 /// The worker to give a chunk to: the slot's current one if it is still there and idle, else

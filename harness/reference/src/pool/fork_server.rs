@@ -47,8 +47,9 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Debug, Serialize, Deserialize)]
 enum ToServer {
     /// Fork a worker. Attached: its request reader and result writer, then the stdio
-    /// descriptors marked present in `stdio`.
-    Fork { id: u64, name: String, init: Option<Init>, limit: usize, stdio: [bool; 3] },
+    /// descriptors marked present in `stdio`. `batch`: how many workers the pool asks for
+    /// at once (the server keeps as many spares ready for the next pool).
+    Fork { id: u64, name: String, init: Option<Init>, limit: usize, stdio: [bool; 3], batch: usize },
     /// Kill worker `pid` if it is still running.
     Kill { pid: u32 },
 }
@@ -107,6 +108,34 @@ extern "C" fn on_sigchld(_: libc::c_int) {
     Errno::set_raw(saved);
 }
 
+/// The most spare workers the server keeps forked ahead.
+const MAX_SPARES: usize = 8;
+
+/// What a new worker is told: its name and how to serve. Its pipes and stdio come attached.
+#[derive(Debug, Serialize, Deserialize)]
+struct Assign {
+    name: String,
+    init: Option<Init>,
+    limit: usize,
+    stdio: [bool; 3],
+}
+
+/// A worker forked ahead of need, waiting on its socket for an [`Assign`].
+struct Spare {
+    pid: i32,
+    sock: UnixStream,
+}
+
+struct Server {
+    control: UnixStream,
+    wake_r: PipeReader,
+    /// Assigned workers, whose exits the program hears about.
+    workers: HashSet<i32>,
+    spares: std::collections::VecDeque<Spare>,
+    /// How many spares to keep: the most workers one pool asked for at once (bounded).
+    target: usize,
+}
+
 fn run_server(control: UnixStream) -> io::Result<()> {
     let (wake_r, wake_w) = io::pipe()?;
     os::set_nonblocking(&wake_r)?;
@@ -115,37 +144,160 @@ fn run_server(control: UnixStream) -> io::Result<()> {
     let action =
         SigAction::new(SigHandler::Handler(on_sigchld), SaFlags::SA_RESTART | SaFlags::SA_NOCLDSTOP, SigSet::empty());
     // SAFETY: the handler only calls `write` (async-signal-safe) on a descriptor that lives
-    // as long as this function, which never returns while children may still signal.
+    // as long as this function (`wake_w` is dropped only when it returns).
     unsafe { sigaction(Signal::SIGCHLD, &action) }.map_err(io::Error::from)?;
-    let mut children: HashSet<i32> = HashSet::new();
-    loop {
-        let (control_ready, wake_ready) = {
-            let mut fds =
-                [PollFd::new(control.as_fd(), PollFlags::POLLIN), PollFd::new(wake_r.as_fd(), PollFlags::POLLIN)];
-            match poll(&mut fds, PollTimeout::NONE) {
-                Ok(_) => {}
+    let mut server = Server { control, wake_r, workers: HashSet::new(), spares: Default::default(), target: 0 };
+    // A failure to talk to the program means it is gone (or closed its end): so are we, and
+    // our workers with us.
+    let _ = server.serve();
+    server.shutdown();
+    drop(wake_w);
+    Ok(())
+}
+
+impl Server {
+    fn serve(&mut self) -> io::Result<()> {
+        loop {
+            // With nothing asked of us, fork the spares we lack, one per turn, so that a
+            // request waits for at most one fork.
+            let lacking = self.spares.len() < self.target;
+            let (control_ready, wake_ready) = {
+                let mut fds = [
+                    PollFd::new(self.control.as_fd(), PollFlags::POLLIN),
+                    PollFd::new(self.wake_r.as_fd(), PollFlags::POLLIN),
+                ];
+                let timeout = if lacking { PollTimeout::ZERO } else { PollTimeout::NONE };
+                match poll(&mut fds, timeout) {
+                    Ok(_) => {}
+                    Err(Errno::EINTR) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+                let ready = |f: &PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
+                (ready(&fds[0]), ready(&fds[1]))
+            };
+            if wake_ready {
+                let mut buf = [0u8; 64];
+                while matches!(io::Read::read(&mut &self.wake_r, &mut buf), Ok(n) if n > 0) {}
+            }
+            // Reap on every turn, not only on a wake-up: signals coalesce.
+            self.reap()?;
+            if control_ready {
+                match fdpass::recv_message(&self.control, MESSAGE_LIMIT)? {
+                    Some((body, fds)) => self.handle(&body, fds)?,
+                    None => return Ok(()),
+                }
+            } else if lacking && self.fork_spare().is_err() {
+                self.target = self.spares.len();
+            }
+        }
+    }
+
+    fn shutdown(&mut self) {
+        for pid in self.workers.iter().copied().chain(self.spares.iter().map(|s| s.pid)) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+
+    /// Reaps every child that has exited, and reports the workers among them.
+    fn reap(&mut self) -> io::Result<()> {
+        loop {
+            match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => return Ok(()),
+                Ok(status) => {
+                    let Some(pid) = status.pid().map(Pid::as_raw) else { continue };
+                    let Some(code) = os::exitcode_from_wait(status) else { continue };
+                    self.spares.retain(|s| s.pid != pid);
+                    if self.workers.remove(&pid) {
+                        let msg = encode(&FromServer::Exited { pid: pid as u32, code })?;
+                        fdpass::send_message(&self.control, &msg, &[])?;
+                    }
+                }
                 Err(Errno::EINTR) => continue,
                 Err(e) => return Err(e.into()),
             }
-            let ready = |f: &PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
-            (ready(&fds[0]), ready(&fds[1]))
-        };
-        if wake_ready {
-            let mut buf = [0u8; 64];
-            while matches!(io::Read::read(&mut &wake_r, &mut buf), Ok(n) if n > 0) {}
         }
-        // Reap on every turn, not only on a wake-up: signals coalesce.
-        reap(&control, &mut children)?;
-        if control_ready {
-            match fdpass::recv_message(&control, MESSAGE_LIMIT) {
-                Ok(Some((body, fds))) => handle(&control, &mut children, &body, fds)?,
-                // The program is gone (or closed its end): so are we, and our workers with us.
-                Ok(None) | Err(_) => {
-                    for &pid in &children {
-                        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-                    }
-                    return Ok(());
+    }
+
+    fn handle(&mut self, body: &[u8], fds: Vec<OwnedFd>) -> io::Result<()> {
+        let msg: ToServer = serde_json::from_slice(body).map_err(io::Error::other)?;
+        match msg {
+            ToServer::Kill { pid } => {
+                // Only a worker not yet reaped: its pid cannot have been reused.
+                if self.workers.contains(&(pid as i32)) {
+                    let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
                 }
+            }
+            ToServer::Fork { id, name, init, limit, stdio, batch } => {
+                self.target = self.target.max(batch.min(MAX_SPARES));
+                let assign = Assign { name, init, limit, stdio };
+                let reply = match self.start_worker(&assign, fds) {
+                    Ok(pid) => {
+                        self.workers.insert(pid);
+                        FromServer::Forked { id, pid: pid as u32 }
+                    }
+                    Err(e) => FromServer::ForkFailed { id, reason: e.to_string() },
+                };
+                fdpass::send_message(&self.control, &encode(&reply)?, &[])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A worker for `assign`: a spare if there is one, else a fresh fork.
+    fn start_worker(&mut self, assign: &Assign, fds: Vec<OwnedFd>) -> io::Result<i32> {
+        let expected = 2 + assign.stdio.iter().filter(|&&s| s).count();
+        if fds.len() != expected {
+            return Err(io::Error::other(format!(
+                "a fork request carries {} descriptors, expected {expected}",
+                fds.len()
+            )));
+        }
+        let body = encode(assign)?;
+        let borrowed: Vec<BorrowedFd<'_>> = fds.iter().map(|f| f.as_fd()).collect();
+        while let Some(spare) = self.spares.pop_front() {
+            if fdpass::send_message(&spare.sock, &body, &borrowed).is_ok() {
+                return Ok(spare.pid);
+            }
+            // A spare that cannot be reached is of no use: it is reaped when it dies.
+            let _ = kill(Pid::from_raw(spare.pid), Signal::SIGKILL);
+        }
+        // SAFETY: the server is single-threaded (a fresh process running only this loop), so
+        // the child inherits no lock held by another thread.
+        match unsafe { nix::unistd::fork() }.map_err(io::Error::from)? {
+            ForkResult::Parent { child } => Ok(child.as_raw()),
+            ForkResult::Child => become_worker(assign, fds),
+        }
+    }
+
+    /// Forks a spare: it waits on a socket of its own for an assignment.
+    fn fork_spare(&mut self) -> io::Result<()> {
+        let (mine, theirs) = UnixStream::pair()?;
+        // SAFETY: as in `start_worker`: the server is single-threaded.
+        match unsafe { nix::unistd::fork() }.map_err(io::Error::from)? {
+            ForkResult::Parent { child } => {
+                drop(theirs);
+                self.spares.push_back(Spare { pid: child.as_raw(), sock: mine });
+                Ok(())
+            }
+            ForkResult::Child => {
+                let keep = theirs.as_raw_fd();
+                // From here this child owns only `theirs`; the server's records are forgotten,
+                // not dropped (their descriptors are closed just below).
+                std::mem::forget(mine);
+                let sock = theirs;
+                os::close_fds_except(&[keep as u64]);
+                let code = match fdpass::recv_message(&sock, MESSAGE_LIMIT) {
+                    Ok(Some((body, fds))) => match serde_json::from_slice::<Assign>(&body) {
+                        Ok(assign) => {
+                            drop(sock);
+                            become_worker(&assign, fds)
+                        }
+                        Err(_) => 1,
+                    },
+                    // The server is gone before we were needed.
+                    _ => 0,
+                };
+                crate::fork::exit_child(code)
             }
         }
     }
@@ -158,85 +310,34 @@ fn set_nonblocking_fd(fd: BorrowedFd<'_>) -> io::Result<()> {
     Ok(())
 }
 
-/// Reaps every child that has exited and reports it.
-fn reap(control: &UnixStream, children: &mut HashSet<i32>) -> io::Result<()> {
-    loop {
-        match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => return Ok(()),
-            Ok(status) => {
-                let Some(pid) = status.pid() else { continue };
-                let Some(code) = os::exitcode_from_wait(status) else { continue };
-                if children.remove(&pid.as_raw()) {
-                    let msg = encode(&FromServer::Exited { pid: pid.as_raw() as u32, code })?;
-                    fdpass::send_message(control, &msg, &[])?;
-                }
-            }
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(e.into()),
+/// In a child of the server: take the assignment's pipes and stdio, close everything else,
+/// serve, exit. Never returns.
+fn become_worker(assign: &Assign, fds: Vec<OwnedFd>) -> ! {
+    let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
+    // From here the child owns these numbers itself: the `OwnedFd`s must not close them.
+    std::mem::forget(fds);
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    // SAFETY: restoring the default disposition has no preconditions.
+    let _ = unsafe { sigaction(Signal::SIGCHLD, &default) };
+    if raw.len() < 2 {
+        crate::fork::exit_child(1);
+    }
+    let mut next = 2;
+    for (target, present) in assign.stdio.iter().enumerate() {
+        if *present && next < raw.len() {
+            // SAFETY: dup2 onto a standard descriptor from one we received (open).
+            unsafe { libc::dup2(raw[next], target as RawFd) };
+            next += 1;
         }
     }
-}
-
-fn handle(control: &UnixStream, children: &mut HashSet<i32>, body: &[u8], fds: Vec<OwnedFd>) -> io::Result<()> {
-    let msg: ToServer = serde_json::from_slice(body).map_err(io::Error::other)?;
-    match msg {
-        ToServer::Kill { pid } => {
-            // Only a child not yet reaped: its pid cannot have been reused.
-            if children.contains(&(pid as i32)) {
-                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
-            }
-        }
-        ToServer::Fork { id, name, init, limit, stdio } => {
-            let reply = match fork_worker(&name, init.as_ref(), limit, stdio, fds) {
-                Ok(pid) => {
-                    children.insert(pid);
-                    FromServer::Forked { id, pid: pid as u32 }
-                }
-                Err(e) => FromServer::ForkFailed { id, reason: e.to_string() },
-            };
-            fdpass::send_message(control, &encode(&reply)?, &[])?;
-        }
-    }
-    Ok(())
-}
-
-/// Forks one worker with the given pipes and stdio; returns its pid. In the child, never
-/// returns: it serves, then exits.
-fn fork_worker(name: &str, init: Option<&Init>, limit: usize, stdio: [bool; 3], fds: Vec<OwnedFd>) -> io::Result<i32> {
-    let expected = 2 + stdio.iter().filter(|&&s| s).count();
-    if fds.len() != expected {
-        return Err(io::Error::other(format!("a fork request carries {} descriptors, expected {expected}", fds.len())));
-    }
-    // SAFETY: the server is single-threaded (it is a fresh process running only this loop),
-    // so the child inherits no lock held by another thread.
-    match unsafe { nix::unistd::fork() }.map_err(io::Error::from)? {
-        ForkResult::Parent { child } => Ok(child.as_raw()),
-        ForkResult::Child => {
-            let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
-            // From here the child owns these numbers itself: the `OwnedFd`s must not close them.
-            std::mem::forget(fds);
-            let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-            // SAFETY: restoring the default disposition has no preconditions.
-            let _ = unsafe { sigaction(Signal::SIGCHLD, &default) };
-            let mut next = 2;
-            for (target, present) in stdio.iter().enumerate() {
-                if *present {
-                    // SAFETY: dup2 onto a standard descriptor; `raw[next]` is open (received).
-                    unsafe { libc::dup2(raw[next], target as RawFd) };
-                    next += 1;
-                }
-            }
-            os::close_fds_except(&[raw[0] as u64, raw[1] as u64]);
-            crate::fork::after_fork_in_child();
-            entry::set_current_process(name, true);
-            // SAFETY: kept open by close_fds_except, owned by nothing else in this child.
-            let (reader, writer) = unsafe {
-                (PipeReader::from(OwnedFd::from_raw_fd(raw[0])), PipeWriter::from(OwnedFd::from_raw_fd(raw[1])))
-            };
-            let code = serve(reader, writer, init, limit);
-            crate::fork::exit_child(code)
-        }
-    }
+    os::close_fds_except(&[raw[0] as u64, raw[1] as u64]);
+    crate::fork::after_fork_in_child();
+    entry::set_current_process(&assign.name, true);
+    // SAFETY: kept open by close_fds_except and owned by nothing else in this child.
+    let (reader, writer) =
+        unsafe { (PipeReader::from(OwnedFd::from_raw_fd(raw[0])), PipeWriter::from(OwnedFd::from_raw_fd(raw[1]))) };
+    let code = serve(reader, writer, assign.init.as_ref(), assign.limit);
+    crate::fork::exit_child(code)
 }
 
 // ---- the pool's side ----
@@ -250,6 +351,8 @@ struct Inbox {
     broken: bool,
     forked: HashMap<u64, Result<u32, String>>,
     exited: HashMap<u32, i32>,
+    /// Workers whose exit nobody will ask about: their report is dropped on arrival.
+    dismissed: HashSet<u32>,
 }
 
 /// This program's connection to its fork server. Whichever thread needs an answer reads the
@@ -310,7 +413,11 @@ impl Client {
             match got {
                 Ok(Some(FromServer::Forked { id, pid })) => drop(g.forked.insert(id, Ok(pid))),
                 Ok(Some(FromServer::ForkFailed { id, reason })) => drop(g.forked.insert(id, Err(reason))),
-                Ok(Some(FromServer::Exited { pid, code })) => drop(g.exited.insert(pid, code)),
+                Ok(Some(FromServer::Exited { pid, code })) => {
+                    if !g.dismissed.remove(&pid) {
+                        g.exited.insert(pid, code);
+                    }
+                }
                 Ok(None) => {}
                 Err(_) => g.broken = true,
             }
@@ -396,6 +503,14 @@ impl Served {
         let _ = self.client.send(&ToServer::Kill { pid: self.pid }, &[]);
     }
 
+    /// Nobody will wait for this worker's exit: forget its report (now or when it comes).
+    pub(crate) fn dismiss(&self) {
+        let mut inbox = self.client.inbox();
+        if inbox.exited.remove(&self.pid).is_none() {
+            inbox.dismissed.insert(self.pid);
+        }
+    }
+
     /// Its exit code, once the server reports it; `None` after `timeout` or if the server is gone.
     pub(crate) fn wait(&self, timeout: Duration) -> Option<i32> {
         self.client.wait_for(timeout, |inbox| inbox.exited.remove(&self.pid))
@@ -425,11 +540,12 @@ pub(crate) fn start_workers(orders: Vec<Order>, init: Option<&Init>, limit: usiz
         })
         .collect();
     let present = [stdio[0].is_some(), stdio[1].is_some(), stdio[2].is_some()];
+    let batch = orders.len();
     let ids: Vec<Result<u64, PoolError>> = orders
         .into_iter()
         .map(|order| {
             let id = client.next_id.fetch_add(1, Ordering::Relaxed);
-            let msg = ToServer::Fork { id, name: order.name, init: init.cloned(), limit, stdio: present };
+            let msg = ToServer::Fork { id, name: order.name, init: init.cloned(), limit, stdio: present, batch };
             let mut fds = vec![order.reader.as_fd(), order.writer.as_fd()];
             fds.extend(stdio.iter().flatten().copied());
             client.send(&msg, &fds).map(|()| id).map_err(|e| PoolError::WorkerStart(format!("fork server: {e}")))

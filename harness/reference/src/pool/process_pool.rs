@@ -20,6 +20,7 @@ use super::jobs::Jobs;
 use super::protocol::{self, Request, SLACK};
 use super::result::{self, AsyncResult, Callbacks};
 use super::worker::Init;
+use crate::codec;
 use crate::entry::{Entry, Task};
 use crate::error::PoolError;
 use crate::framing::DEFAULT_MAX_MESSAGE;
@@ -224,7 +225,7 @@ impl<R: DeserializeOwned + Send + 'static> Chunker<R> {
             let Some((index, item)) = items.next() else { break };
             consumed += 1;
             self.scratch.clear();
-            if let Err(e) = serde_json::to_writer(&mut self.scratch, &item) {
+            if let Err(e) = codec::encode_into(&mut self.scratch, &item) {
                 self.collector.deliver(index, Err(PoolError::Encode { what: "arguments", reason: e.to_string() }));
                 continue;
             }

@@ -1,11 +1,12 @@
 //! What the pool and a worker process say to each other, as frames (a 4-byte length, then the
-//! body; see `framing`). Each item of a chunk travels as its own JSON, so one item's failure
-//! (undecodable, too large, a panic) is that item's alone, and nothing is encoded twice.
+//! body; see `framing`). Each item of a chunk travels in its own encoding (MessagePack, see
+//! `codec`: the channels' encoding, which carries bytes and strings as they are), so one item's
+//! failure (undecodable, too large, a panic) is that item's alone, and nothing is encoded twice.
 //!
 //! - Request (pool to worker): `[RUN] [name length: u16] [name] [count: u32]`, then per item
-//!   `[length: u32] [arguments as JSON]`.
+//!   `[length: u32] [encoded arguments]`.
 //! - Items (worker to pool): `[ITEMS] [first: u32] [count: u32]`, then per item `[tag: u8]
-//!   [length: u32] [bytes]`, the tag saying whether the bytes are the value's JSON or a
+//!   [length: u32] [bytes]`, the tag saying whether the bytes are the encoded value or a
 //!   [`WireFailure`]'s. A chunk's results come in one frame or, when they are large, several,
 //!   none over the limit.
 //! - Initializer failure (worker to pool, then the worker exits): `[INIT_FAILED] [message]`.
@@ -18,6 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::failure::{self, WireFailure};
+use crate::codec;
 use crate::entry::TaskFn;
 use crate::error::PoolError;
 
@@ -54,7 +56,7 @@ impl Request {
         Request { frame, count: 0, count_at }
     }
 
-    /// Appends one item's JSON.
+    /// Appends one item's encoded arguments.
     pub(crate) fn push(&mut self, item: &[u8]) {
         self.frame.extend_from_slice(&(item.len() as u32).to_le_bytes());
         self.frame.extend_from_slice(item);
@@ -207,7 +209,7 @@ pub(crate) fn parse_items(body: &[u8]) -> Result<(usize, Vec<Outcome<'_>>), Stri
 pub(crate) fn failure(out: &mut Vec<u8>, failure: &WireFailure) -> u8 {
     out.clear();
     // A failure is a few strings: encoding it cannot fail.
-    let _ = serde_json::to_writer(&mut *out, failure);
+    let _ = codec::encode_into(out, failure);
     TAG_FAILURE
 }
 
@@ -224,7 +226,7 @@ where
     R: Serialize,
     E: std::fmt::Display + std::fmt::Debug,
 {
-    let args: A = match serde_json::from_slice(args) {
+    let args: A = match codec::decode(args) {
         Ok(a) => a,
         Err(e) => return failure(out, &WireFailure::Decode { what: "arguments".into(), reason: e.to_string() }),
     };
@@ -234,7 +236,7 @@ where
         Err((message, remote)) => return failure(out, &WireFailure::Panicked { message, remote }),
     };
     out.clear();
-    if let Err(e) = serde_json::to_writer(&mut *out, &value) {
+    if let Err(e) = codec::encode_into(out, &value) {
         return failure(out, &WireFailure::Encode { what: "result".into(), reason: e.to_string() });
     }
     if out.len() > limit {
@@ -247,10 +249,8 @@ where
 /// The pool's reading of one item's outcome, as the task's result type.
 pub(crate) fn decode_item<R: DeserializeOwned>(tag: u8, bytes: &[u8]) -> Result<R, PoolError> {
     match tag {
-        TAG_VALUE => {
-            serde_json::from_slice(bytes).map_err(|e| PoolError::Decode { what: "result", reason: e.to_string() })
-        }
-        _ => match serde_json::from_slice::<WireFailure>(bytes) {
+        TAG_VALUE => codec::decode(bytes).map_err(|e| PoolError::Decode { what: "result", reason: e.to_string() }),
+        _ => match codec::decode::<WireFailure>(bytes) {
             Ok(f) => Err(f.into()),
             Err(e) => Err(PoolError::Decode { what: "failure", reason: e.to_string() }),
         },
@@ -298,6 +298,6 @@ mod tests {
         let mut out = Vec::new();
         let tag = failure(&mut out, &WireFailure::TooLarge { what: "result".into(), size: 9, limit: 4 });
         assert_eq!(decode_item::<i32>(tag, &out), Err(PoolError::TooLarge { what: "result", size: 9, limit: 4 }));
-        assert!(matches!(decode_item::<i32>(TAG_VALUE, b"[[["), Err(PoolError::Decode { what: "result", .. })));
+        assert!(matches!(decode_item::<i32>(TAG_VALUE, &[0xc1]), Err(PoolError::Decode { what: "result", .. })));
     }
 }

@@ -1,34 +1,97 @@
-//! Starting, joining and stopping what an actor starts: threads, processes, raw forks and pools.
+//! Starting, joining, asking about and stopping what an actor starts: threads, processes and
+//! raw forks. An instance starts once; joining it again returns at once (as in CPython); on the
+//! thread backend any thread may join any thread of its process.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use procthread::{AsyncResult, Pool, PoolError, Process, StartMethod, ThreadPool};
-use procthread_scenario::{Backend, ResourceKind, StepKind, walk};
+use procthread::{Process, StartMethod};
+use procthread_scenario::{Backend, ErrorKind, JoinTarget, ResourceKind, StepKind, StopTarget, walk};
 use serde_json::Value;
 
-use super::actor::{Actor, StepErr, run_task};
-use super::launch::{ACTOR_ENTRY, Bundle, Launch, TASK, TaskLaunch};
+use super::actor::{Actor, StepErr};
+use super::launch::{ACTOR_ENTRY, Launch};
 use crate::events::EventKind;
 
 pub(crate) enum Child {
-    /// `None` once joined.
-    Thread(Option<std::thread::JoinHandle<i32>>),
+    Thread {
+        handle: Option<std::thread::JoinHandle<i32>>,
+        done: Arc<Done>,
+    },
     Process(Box<Process>),
     #[cfg(unix)]
     Forked(procthread::ForkedChild),
 }
 
-pub(crate) enum PoolRt {
-    Threads(ThreadPool),
-    Processes(Pool),
+/// A thread actor's end, for whichever threads wait for it.
+#[derive(Debug, Default)]
+pub(crate) struct Done {
+    code: Mutex<Option<i32>>,
+    ended: Condvar,
+    /// Its `Exit` event is recorded once, by the first joiner.
+    reported: Mutex<bool>,
 }
 
-pub(crate) struct PoolState {
-    rt: PoolRt,
-    tasks: Vec<(String, AsyncResult<i32>)>,
-    closed: bool,
+/// Finishes its [`Done`] when the thread ends, with 1 if the actor panicked before it could.
+struct FinishOnDrop(Arc<Done>, Option<i32>);
+
+impl Drop for FinishOnDrop {
+    fn drop(&mut self) {
+        self.0.finish(self.1.unwrap_or(1));
+    }
+}
+
+impl Done {
+    fn finish(&self, code: i32) {
+        *self.code.lock().unwrap_or_else(|p| p.into_inner()) = Some(code);
+        self.ended.notify_all();
+    }
+
+    fn code(&self) -> Option<i32> {
+        *self.code.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The code once ended, waiting at most `timeout` (`None`: as long as it takes).
+    fn wait(&self, timeout: Option<Duration>) -> Option<i32> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut code = self.code.lock().unwrap_or_else(|p| p.into_inner());
+        while code.is_none() {
+            code = match deadline {
+                None => self.ended.wait(code).unwrap_or_else(|p| p.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return None;
+                    }
+                    self.ended.wait_timeout(code, left).unwrap_or_else(|p| p.into_inner()).0
+                }
+            };
+        }
+        *code
+    }
+
+    /// True the first time only: whoever gets it records the `Exit` event.
+    fn report(&self) -> bool {
+        let mut r = self.reported.lock().unwrap_or_else(|p| p.into_inner());
+        !std::mem::replace(&mut *r, true)
+    }
+}
+
+/// The thread actors of one process, by instance name.
+#[derive(Debug, Default)]
+pub(crate) struct Threads {
+    all: Mutex<HashMap<String, Arc<Done>>>,
+}
+
+impl Threads {
+    fn add(&self, name: &str, done: Arc<Done>) {
+        self.all.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), done);
+    }
+
+    fn get(&self, name: &str) -> Option<Arc<Done>> {
+        self.all.lock().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
+    }
 }
 
 impl Actor {
@@ -67,36 +130,46 @@ impl Actor {
         moved
     }
 
+    fn check_new(&self, instance: &str) -> Result<(), StepErr> {
+        if self.children.iter().any(|(n, _)| n == instance) || self.world.threads.get(instance).is_some() {
+            return Err(StepErr::kind(
+                ErrorKind::AlreadyStarted,
+                format!("`{instance}` was already started: an instance starts once"),
+            ));
+        }
+        Ok(())
+    }
+
     pub(crate) fn start_child(
         &mut self,
         def: &str,
         instance: String,
         params: HashMap<String, Value>,
     ) -> Result<(), StepErr> {
+        self.check_new(&instance)?;
         let ends = self.ends_for(def);
         let backend = self.world.backend;
         if !backend.uses_processes() {
             let mut child = Actor::new(self.world.clone(), &instance, params, None);
             child.def_name = def.to_string();
             child.ends = ends.into_iter().map(|(p, e, end)| ((p, e), end)).collect();
+            let done = Arc::new(Done::default());
+            let mut finished = FinishOnDrop(done.clone(), None);
+            self.world.threads.add(&instance, done.clone());
             let handle = procthread::thread::Builder::new()
                 .name(instance.clone())
                 .spawn(move || {
                     let code = child.run();
                     child.record(EventKind::Finished { code });
+                    finished.1 = Some(code);
+                    drop(finished);
                     code
                 })
                 .map_err(|e| StepErr::other(format!("cannot start thread `{instance}`: {e}")))?;
             self.child_pids.insert(instance.clone(), std::process::id());
-            self.children.push((instance, Child::Thread(Some(handle))));
+            self.children.push((instance, Child::Thread { handle: Some(handle), done }));
             return Ok(());
         }
-        let bundle = Bundle {
-            queues: self.world.queues.iter().map(|(n, q)| (n.clone(), q.clone())).collect(),
-            rendezvous: self.world.rendezvous.iter().map(|(n, q)| (n.clone(), q.clone())).collect(),
-            variables: self.world.variables.iter().map(|(n, v)| (n.clone(), v.load(Ordering::SeqCst))).collect(),
-            ends,
-        };
         let launch = Launch {
             scenario: (*self.world.scenario).clone(),
             backend,
@@ -104,7 +177,7 @@ impl Actor {
             def: def.to_string(),
             instance: instance.clone(),
             params: params.into_iter().collect(),
-            bundle,
+            bundle: self.world.bundle(ends),
         };
         let method = if backend == Backend::Fork { StartMethod::Fork } else { StartMethod::Spawn };
         let mut p = Process::new(&ACTOR_ENTRY, launch).name(instance.clone()).start_method(method);
@@ -116,6 +189,7 @@ impl Actor {
 
     #[cfg(unix)]
     pub(crate) fn fork_child(&mut self, def: &str, instance: String) -> Result<(), StepErr> {
+        self.check_new(&instance)?;
         let ends = self.ends_for(def);
         match procthread::fork() {
             Ok(procthread::Fork::Child) => {
@@ -141,46 +215,134 @@ impl Actor {
         Err(StepErr::other("fork does not exist on this OS"))
     }
 
-    pub(crate) fn join(&mut self, target: &str, timeout: Option<Duration>) -> Result<(), StepErr> {
-        if self.pools.contains_key(target) || self.is_pool(target) {
-            return self.join_pool(target);
-        }
-        let at =
-            self.children.iter().position(|(n, _)| n == target).ok_or_else(|| not_started(&self.instance, target))?;
-        let code = join_child(&mut self.children[at].1, timeout)?;
+    pub(crate) fn join(&mut self, target: &JoinTarget, timeout: Option<Duration>) -> Result<(), StepErr> {
+        let name = match target {
+            JoinTarget::Pool(pool) => return self.join_pool(pool),
+            JoinTarget::Queue(queue) => return self.local_queue(queue)?.join(),
+            JoinTarget::Instance(name) => self.name(name),
+        };
+        let code = match self.children.iter().position(|(n, _)| *n == name) {
+            Some(at) => wait_child(&mut self.children[at].1, timeout)?,
+            None => self.sibling(&name, "join")?.wait(timeout),
+        };
         match code {
             Some(code) => {
-                self.children.remove(at);
-                self.world.log.record(target, None, EventKind::Exit { code });
+                self.report_exit(&name, code);
                 Ok(())
             }
-            None => Err(StepErr {
-                kind: Some(procthread_scenario::ErrorKind::Timeout),
-                message: format!("`{target}` still running"),
-            }),
+            None => Err(StepErr::kind(ErrorKind::Timeout, format!("`{name}` still running"))),
         }
     }
 
-    fn is_pool(&self, name: &str) -> bool {
-        matches!(self.world.scenario.resource(name).map(|r| &r.kind), Some(ResourceKind::Pool { .. }))
+    /// Records how `name` ended, once, by whoever learns it first.
+    fn report_exit(&mut self, name: &str, code: i32) {
+        let first = match self.children.iter().find(|(n, _)| n == name) {
+            Some((_, Child::Thread { done, .. })) => done.report(),
+            Some(_) => self.reported.insert(name.to_string()),
+            None => self.world.threads.get(name).is_none_or(|d| d.report()),
+        };
+        if first {
+            self.world.log.record(name, None, EventKind::Exit { code });
+        }
     }
 
-    pub(crate) fn signal_child(&mut self, target: &str, kill: bool) -> Result<(), StepErr> {
-        let (_, child) =
-            self.children.iter().find(|(n, _)| n == target).ok_or_else(|| not_started(&self.instance, target))?;
+    /// A thread this actor did not start (threads may join any thread), or why not.
+    fn sibling(&self, name: &str, verb: &str) -> Result<Arc<Done>, StepErr> {
+        if name == self.instance {
+            return Err(StepErr::kind(ErrorKind::SelfJoin, format!("`{name}` cannot {verb} itself")));
+        }
+        if !self.world.backend.uses_processes()
+            && let Some(done) = self.world.threads.get(name)
+        {
+            return Ok(done);
+        }
+        if self.world.backend.uses_processes() && !self.may_start(name) {
+            return Err(StepErr::kind(
+                ErrorKind::NotChild,
+                format!(
+                    "`{name}` is not a child of `{}`: a process can {verb} only processes it started",
+                    self.instance
+                ),
+            ));
+        }
+        Err(StepErr::kind(ErrorKind::NotStarted, format!("`{name}` was not started (yet)")))
+    }
+
+    /// Whether this actor's definition has a step that can start an instance named `name`.
+    fn may_start(&self, name: &str) -> bool {
+        let Some(def) = self.world.scenario.actor(&self.def_name) else { return false };
+        walk(&def.steps).iter().any(|s| match &s.kind {
+            StepKind::Start { name: n, .. } | StepKind::Fork { name: n, .. } => {
+                procthread_scenario::literal_text(n).is_none_or(|n| n == name)
+            }
+            _ => false,
+        })
+    }
+
+    pub(crate) fn is_alive(&mut self, name: &str) -> Result<Value, StepErr> {
+        Ok(Value::from(self.poll(name)?.is_none() && self.started(name)))
+    }
+
+    pub(crate) fn exitcode(&mut self, name: &str) -> Result<Value, StepErr> {
+        Ok(self.poll(name)?.map_or(Value::Null, Value::from))
+    }
+
+    fn started(&self, name: &str) -> bool {
+        self.children.iter().any(|(n, _)| n == name) || self.world.threads.get(name).is_some()
+    }
+
+    /// The exit code if `name` has ended, `None` while it runs (or before it starts).
+    fn poll(&mut self, name: &str) -> Result<Option<i32>, StepErr> {
+        let Some(at) = self.children.iter().position(|(n, _)| n == name) else {
+            return match self.sibling(name, "ask about") {
+                Ok(done) => Ok(done.code()),
+                Err(e) if e.kind == Some(ErrorKind::NotStarted) => Ok(None),
+                Err(e) => Err(e),
+            };
+        };
+        Ok(match &mut self.children[at].1 {
+            Child::Thread { done, .. } => done.code(),
+            Child::Process(p) => {
+                let _ = p.is_alive();
+                p.exitcode()
+            }
+            #[cfg(unix)]
+            Child::Forked(c) => c.try_wait().map_err(|e| StepErr::other(e.to_string()))?,
+        })
+    }
+
+    pub(crate) fn stop(&mut self, target: &StopTarget, kill: bool) -> Result<(), StepErr> {
+        let name = match target {
+            StopTarget::Pool(pool) => return self.terminate_pool(pool),
+            StopTarget::Instance(name) => self.name(name),
+        };
+        let Some((_, child)) = self.children.iter().find(|(n, _)| *n == name) else {
+            self.sibling(&name, if kill { "kill" } else { "terminate" })?;
+            return Err(StepErr::other(format!("`{name}` is a thread: threads cannot be terminated")));
+        };
         let r = match child {
             Child::Process(p) if kill => p.kill(),
             Child::Process(p) => p.terminate(),
-            _ => return Err(StepErr::other(format!("`{target}` is a thread: threads cannot be terminated"))),
+            _ => return Err(StepErr::other(format!("`{name}` is a thread: threads cannot be terminated"))),
         };
         r.map_err(|e| StepErr::other(e.to_string()))
     }
 
     /// Waits for every child still running and every pool, recording how each ended.
     pub(crate) fn finish_children(&mut self) {
-        for (name, mut child) in std::mem::take(&mut self.children) {
-            if let Ok(Some(code)) = join_child(&mut child, None) {
-                self.world.log.record(&name, None, EventKind::Exit { code });
+        let names: Vec<String> = self.children.iter().map(|(n, _)| n.clone()).collect();
+        for name in names {
+            if let Some(at) = self.children.iter().position(|(n, _)| *n == name)
+                && let Ok(Some(code)) = wait_child(&mut self.children[at].1, None)
+            {
+                self.report_exit(&name, code);
+            }
+        }
+        for (_, child) in &mut self.children {
+            if let Child::Thread { handle, .. } = child
+                && let Some(h) = handle.take()
+            {
+                let _ = h.join();
             }
         }
         let pools: Vec<String> = self.pools.keys().cloned().collect();
@@ -188,124 +350,34 @@ impl Actor {
             let _ = self.join_pool(&p);
         }
     }
-
-    fn pool_state(&mut self, name: &str) -> Result<&mut PoolState, StepErr> {
-        if !self.pools.contains_key(name) {
-            let size = match self.world.scenario.resource(name).map(|r| &r.kind) {
-                Some(ResourceKind::Pool { size }) => *size,
-                _ => return Err(StepErr::other(format!("`{name}` is not a pool"))),
-            };
-            let rt = if self.world.backend.uses_processes() {
-                PoolRt::Processes(
-                    Pool::new(size).map_err(|e| StepErr::other(format!("cannot create pool `{name}`: {e}")))?,
-                )
-            } else {
-                PoolRt::Threads(
-                    ThreadPool::new(size).map_err(|e| StepErr::other(format!("cannot create pool `{name}`: {e}")))?,
-                )
-            };
-            self.pools.insert(name.to_string(), PoolState { rt, tasks: Vec::new(), closed: false });
-        }
-        self.pools.get_mut(name).ok_or_else(|| StepErr::other("pool vanished"))
-    }
-
-    pub(crate) fn submit(&mut self, pool: &str, def: &str, items: Vec<Value>) -> Result<(), StepErr> {
-        let world = self.world.clone();
-        let state = self.pool_state(pool)?;
-        for item in items {
-            let instance = format!("{def}-{}", state.tasks.len());
-            let handle = match &state.rt {
-                PoolRt::Threads(tp) => {
-                    let (world, def, instance, pool) =
-                        (world.clone(), def.to_string(), instance.clone(), pool.to_string());
-                    tp.apply_async(move || run_task(world, &def, &instance, item, &pool))
-                }
-                PoolRt::Processes(p) => {
-                    let launch = TaskLaunch {
-                        scenario: (*world.scenario).clone(),
-                        backend: world.backend,
-                        events: world.log.path().to_path_buf(),
-                        def: def.to_string(),
-                        instance: instance.clone(),
-                        item,
-                        pool: pool.to_string(),
-                    };
-                    p.apply_async(&TASK, launch)
-                }
-            }
-            .map_err(|e| StepErr::other(format!("cannot submit to `{pool}`: {e}")))?;
-            state.tasks.push((instance, handle));
-        }
-        Ok(())
-    }
-
-    pub(crate) fn close_pool(&mut self, pool: &str) -> Result<(), StepErr> {
-        let state = self.pool_state(pool)?;
-        match &state.rt {
-            PoolRt::Threads(tp) => tp.close(),
-            PoolRt::Processes(p) => p.close(),
-        }
-        state.closed = true;
-        Ok(())
-    }
-
-    fn join_pool(&mut self, pool: &str) -> Result<(), StepErr> {
-        let Some(mut state) = self.pools.remove(pool) else {
-            return Err(StepErr::other(format!("pool `{pool}` has no tasks to wait for")));
-        };
-        if !state.closed {
-            return Err(StepErr::other(format!(
-                "join of pool `{pool}` before close (close it first, as the chapter does)"
-            )));
-        }
-        let joined = match &mut state.rt {
-            PoolRt::Threads(tp) => tp.join(),
-            PoolRt::Processes(p) => p.join(),
-        };
-        for (instance, handle) in state.tasks {
-            let code = match handle.get(None) {
-                Ok(&code) => code,
-                Err(PoolError::WorkerDied { exitcode, .. }) => exitcode,
-                Err(_) => 1,
-            };
-            self.world.log.record(&instance, Some(pool), EventKind::Exit { code });
-        }
-        joined.map_err(|e| StepErr::other(e.to_string()))
-    }
 }
 
-fn not_started(me: &str, target: &str) -> StepErr {
-    StepErr::other(format!("`{target}` was not started by `{me}` (or was already joined)"))
-}
-
-/// `Ok(None)` if still running at the timeout.
-fn join_child(child: &mut Child, timeout: Option<Duration>) -> Result<Option<i32>, StepErr> {
+/// `Ok(None)` if still running at the timeout. A child already joined answers at once.
+fn wait_child(child: &mut Child, timeout: Option<Duration>) -> Result<Option<i32>, StepErr> {
+    let err = |e: String| StepErr::other(e);
     match child {
-        Child::Thread(slot) => {
-            if let (Some(t), Some(h)) = (timeout, slot.as_ref()) {
-                let deadline = Instant::now() + t;
-                while !h.is_finished() {
-                    if Instant::now() >= deadline {
-                        return Ok(None);
-                    }
-                    std::thread::sleep(Duration::from_millis(1));
-                }
+        // A thread actor's panic (never expected) counts as a failure, like an exception.
+        Child::Thread { handle, done } => {
+            let code = done.wait(timeout);
+            if code.is_some()
+                && let Some(h) = handle.take()
+            {
+                let _ = h.join();
             }
-            // A thread actor's panic (never expected) counts as a failure, like an exception.
-            Ok(slot.take().map(|h| h.join().unwrap_or(1)))
+            Ok(code)
         }
         Child::Process(p) => match timeout {
             Some(t) => p.join_timeout(t),
             None => p.join().map(Some),
         }
-        .map_err(|e| StepErr::other(e.to_string())),
+        .map_err(|e| err(e.to_string())),
         #[cfg(unix)]
         Child::Forked(c) => match timeout {
-            None => c.wait().map(Some).map_err(|e| StepErr::other(e.to_string())),
+            None => c.wait().map(Some).map_err(|e| err(e.to_string())),
             Some(t) => {
                 let deadline = Instant::now() + t;
                 loop {
-                    if let Some(code) = c.try_wait().map_err(|e| StepErr::other(e.to_string()))? {
+                    if let Some(code) = c.try_wait().map_err(|e| err(e.to_string()))? {
                         return Ok(Some(code));
                     }
                     if Instant::now() >= deadline {

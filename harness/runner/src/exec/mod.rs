@@ -2,9 +2,13 @@
 //! process started by the runner), starting actors as threads or processes as the backend says.
 
 mod actor;
+mod channels;
 mod children;
 mod launch;
+mod pools;
+mod prims;
 mod render;
+mod step;
 mod world;
 
 use std::path::Path;
@@ -14,13 +18,13 @@ use procthread_scenario::{Backend, MAIN, Scenario};
 
 use crate::events::{EventKind, EventLog};
 
-pub use launch::{ACTOR_ENTRY, TASK};
+pub use launch::{ACTOR_ENTRY, SERVE, TASK};
 
 /// Runs the scenario's `main` actor to its end; returns the executor's exit code
 /// (0 when main finished its steps, 1 when one failed).
 pub fn execute(scenario: Scenario, backend: Backend, events: &Path) -> std::io::Result<i32> {
     let log = Arc::new(EventLog::open(events)?);
-    let world = world::World::new(Arc::new(scenario), backend, log);
+    let world = world::World::new(Arc::new(scenario), backend, log)?;
     let mut main = actor::Actor::new(world, MAIN, Default::default(), None);
     main.ends = world::all_pipe_ends(&main.world.scenario)?;
     let code = main.run();

@@ -19,6 +19,8 @@ impl Actor {
             Placeholder::Name => self.instance.clone(),
             Placeholder::Thread => procthread::thread::current_name(),
             Placeholder::Process => procthread::current_process_name(),
+            // A value declared nondeterministic is marked, so that normalization hides it.
+            Placeholder::Value if self.last_nondet => marked("nondet", &display(&self.last)),
             Placeholder::Value => display(&self.last),
             Placeholder::Index => self.indices.last().map_or(String::new(), u64::to_string),
             Placeholder::Item => self.items.last().map_or(String::new(), display),
@@ -30,6 +32,7 @@ impl Actor {
                 .try_fold(1i64, |acc, f| self.number(f).map(|n| acc.wrapping_mul(n)))
                 .map_or_else(|| "NaN".to_string(), |p| p.to_string()),
             Placeholder::Number(n) => n.to_string(),
+            Placeholder::None => "None".to_string(),
         }
     }
 
@@ -49,6 +52,11 @@ impl Actor {
             Placeholder::Param(p) => self.params.get(p).cloned(),
             Placeholder::Index => self.indices.last().map(|&i| Value::from(i)),
             Placeholder::Number(n) => Some(Value::from(*n)),
+            Placeholder::None => Some(Value::Null),
+            // A product alone is a number, as `{value}` alone is the value.
+            Placeholder::Product(factors) => {
+                factors.iter().try_fold(1i64, |acc, f| self.number(f).map(|n| acc.wrapping_mul(n))).map(Value::from)
+            }
             _ => None,
         }
     }
@@ -65,6 +73,7 @@ impl Actor {
                 None => Value::from(plain(&self.render(t))),
             },
             ValueExpr::List(items) => Value::Array(items.iter().map(|i| self.value(i)).collect()),
+            ValueExpr::Map(entries) => Value::Object(entries.iter().map(|(k, v)| (k.clone(), self.value(v))).collect()),
         }
     }
 }

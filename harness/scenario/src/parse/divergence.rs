@@ -272,7 +272,11 @@ variables = { balance = { threads = "nondeterministic", processes = 0 } }
         assert_eq!((d.reason.as_str(), d.source.as_str()), ("no update is lost", "https://example.org/x"));
         let e = d.expect.as_ref().expect("expectations");
         assert_eq!(e.variables[0].threads, VarExpect::Exactly(0));
-        assert_eq!(e.exit, [("t1".to_string(), ExitExpect::Code(0))], "keys it does not give are kept");
+        assert_eq!(
+            e.exit,
+            [(crate::NamePattern::literal("t1"), ExitExpect::Code(0))],
+            "keys it does not give are kept"
+        );
         let diverged = s.diverged(d);
         assert_eq!(diverged.expect.variables[0].threads, VarExpect::Exactly(0));
         assert_eq!(s.expect.variables[0].threads, VarExpect::Nondeterministic, "the reference's stay");
@@ -293,7 +297,7 @@ variables = { balance = { threads = "nondeterministic", processes = 0 } }
     #[test]
     fn every_mistake_is_located_and_explained() {
         let src = format!(
-            "{RACE}\n[divergence.reference]\nreason = \"r\"\n\n[divergence.pypy]\nreason = \"r\"\n\n[divergence.cpython]\nreason = \"r\"\nsource = \"bpo-1\"\nbackends = [\"thread\", \"process-pool\"]\nhang = {{ nobody = \"join\", main = \"wait\" }}\nextra = 1\n"
+            "{RACE}\n[divergence.reference]\nreason = \"r\"\n\n[divergence.pypy]\nreason = \"r\"\n\n[divergence.cpython]\nreason = \"r\"\nsource = \"bpo-1\"\nbackends = [\"thread\", \"process-pool\"]\nhang = {{ nobody = \"join\", main = \"sleeping\" }}\nextra = 1\n"
         );
         assert_eq!(
             errors(&src),
@@ -303,7 +307,11 @@ variables = { balance = { threads = "nondeterministic", processes = 0 } }
                 "t.toml:20:10: `source` must be a link (https://...) to where the difference is documented",
                 "t.toml:21:12: `process-pool` is not a backend this scenario runs on; it runs on `thread`, `fork` or `spawn`",
                 "t.toml:22:10: unknown actor instance `nobody`; instances started in this scenario: `main` or `t1`",
-                "t.toml:22:34: unknown step `wait`; a step is one of `print`, `start`, `fork`, `join`, `terminate`, `kill`, `put`, `get`, `send`, `recv`, `close`, `acquire`, `release`, `add`, `read`, `set_local`, `get_local`, `run`, `repeat`, `for_each`, `loop`, `sleep_ms`, `submit`, `serve`, `connect`, `shutdown`, `exit` or `crash`",
+                format!(
+                    "t.toml:22:34: unknown step `sleeping`; a step is one of {}",
+                    crate::diag::one_of(&super::super::steps::VERBS.iter().map(|(v, _)| *v).collect::<Vec<_>>())
+                )
+                .as_str(),
                 "t.toml:23:1: unknown key `extra` in `divergence.cpython`; expected `reason`, `source`, `backends`, `os`, `expect`, `hang` or `timeout_ms`",
             ]
         );

@@ -1,16 +1,20 @@
 //! The `[expect]` table: what must hold at the end of a run.
 
 use crate::diag::{Sink, one_of};
-use crate::model::{ExitExpect, Expectations, ResourceKind, VarExpect, VarExpectation};
+use crate::model::{ExitExpect, Expectations, NamePattern, ResourceKind, VarExpect, VarExpectation};
+use crate::template::Template;
 use crate::tree::{Node, Sp};
 
 use super::Known;
 use super::fields::{self, Fields};
+use super::steps::VERBS;
+use super::values::literal_json;
 
 /// The `max_concurrent` key that means "the actors started by the scenario" rather than a pool.
 pub(crate) const ACTORS: &str = "actors";
 
-const KEYS: [&str; 5] = ["exit", "variables", "max_concurrent", "max_distinct_pids", "received"];
+const KEYS: [&str; 7] =
+    ["exit", "variables", "max_concurrent", "max_distinct_pids", "received", "received_unordered", "hang"];
 
 pub(crate) fn parse(node: &Sp<Node>, known: &Known, sink: &mut Sink<'_>) -> Expectations {
     let mut out = Expectations::default();
@@ -18,7 +22,7 @@ pub(crate) fn parse(node: &Sp<Node>, known: &Known, sink: &mut Sink<'_>) -> Expe
     if let Some(t) = f.take("exit") {
         out.exit = entries(t, "`expect.exit`", sink)
             .into_iter()
-            .filter_map(|(k, v)| Some((instance(k, known, sink)?, exit(v, sink)?)))
+            .filter_map(|(k, v)| Some((pattern(k, known, sink)?, exit(v, sink)?)))
             .collect();
     }
     if let Some(t) = f.take("variables") {
@@ -45,9 +49,44 @@ pub(crate) fn parse(node: &Sp<Node>, known: &Known, sink: &mut Sink<'_>) -> Expe
         out.received = entries(t, "`expect.received`", sink)
             .into_iter()
             .filter_map(|(k, v)| {
-                let who = instance(k, known, sink)?;
-                let items = fields::array(v, "the values received", sink)?;
-                Some((who, items.iter().filter_map(|i| json(i, sink)).collect()))
+                let who = pattern(k, known, sink)?;
+                let Some(who) = who.as_literal().map(str::to_string) else {
+                    sink.error(
+                        &k.span,
+                        format!(
+                            "`received` is one instance's values in order; for several instances taken together \
+                             write `received_unordered = {{ \"{}\" = [...] }}`",
+                            k.v
+                        ),
+                    );
+                    return None;
+                };
+                Some((who, values(v, sink)?))
+            })
+            .collect();
+    }
+    if let Some(t) = f.take("received_unordered") {
+        out.received_unordered = entries(t, "`expect.received_unordered`", sink)
+            .into_iter()
+            .filter_map(|(k, v)| Some((pattern(k, known, sink)?, values(v, sink)?)))
+            .collect();
+    }
+    if let Some(t) = f.take("hang") {
+        out.hang = entries(t, "`expect.hang`", sink)
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let who = pattern(k, known, sink)?;
+                let verb = fields::string(v, "the step an actor hangs in", sink)?;
+                if !VERBS.iter().any(|(w, _)| *w == verb.v) {
+                    let verbs: Vec<&str> = VERBS.iter().map(|(w, _)| *w).collect();
+                    let message = match crate::diag::closest(&verb.v, &verbs) {
+                        Some(near) => format!("unknown step `{}`; did you mean `{near}`?", verb.v),
+                        None => format!("unknown step `{}`; expected {}", verb.v, one_of(&verbs)),
+                    };
+                    sink.error(&verb.span, message);
+                    return None;
+                }
+                Some((who, verb.v))
             })
             .collect();
     }
@@ -62,9 +101,20 @@ fn entries<'t>(node: &'t Sp<Node>, what: &str, sink: &mut Sink<'_>) -> Vec<(&'t 
     }
 }
 
-fn instance(k: &Sp<String>, known: &Known, sink: &mut Sink<'_>) -> Option<String> {
-    if known.is_instance(&k.v) {
-        return Some(k.v.clone());
+/// An instance (or pool task) name, or a pattern whose placeholders match any text (`"c{i}"`):
+/// a literal name must be one this scenario can make; a pattern must match one when judged.
+fn pattern(k: &Sp<String>, known: &Known, sink: &mut Sink<'_>) -> Option<NamePattern> {
+    let t = match Template::parse(&k.v) {
+        Ok(t) => t,
+        Err(e) => {
+            sink.error(&k.span, format!("{} in the name pattern \"{}\"", e.message, k.v));
+            return None;
+        }
+    };
+    let p = NamePattern::new(&t);
+    let Some(name) = p.as_literal() else { return Some(p) };
+    if known.is_instance(name) || known.is_task(name) || known.may_be_templated(name) {
+        return Some(p);
     }
     let names: Vec<&str> = known.instances.iter().map(String::as_str).collect();
     sink.error(
@@ -72,6 +122,12 @@ fn instance(k: &Sp<String>, known: &Known, sink: &mut Sink<'_>) -> Option<String
         format!("unknown actor instance `{}`; instances started in this scenario: {}", k.v, one_of(&names)),
     );
     None
+}
+
+fn values(v: &Sp<Node>, sink: &mut Sink<'_>) -> Option<Vec<serde_json::Value>> {
+    let items = fields::array(v, "the values received", sink)?;
+    let all: Vec<serde_json::Value> = items.iter().filter_map(|i| literal_json(i, sink)).collect();
+    (all.len() == items.len()).then_some(all)
 }
 
 fn pool(k: &Sp<String>, known: &Known, sink: &mut Sink<'_>) -> Option<String> {
@@ -132,21 +188,4 @@ fn variable(k: &Sp<String>, v: &Sp<Node>, known: &Known, sink: &mut Sink<'_>) ->
         (e.clone(), e)
     };
     Some(VarExpectation { variable: k.v.clone(), threads, processes })
-}
-
-fn json(n: &Sp<Node>, sink: &mut Sink<'_>) -> Option<serde_json::Value> {
-    Some(match &n.v {
-        Node::Str(s) => serde_json::Value::from(s.clone()),
-        Node::Int(i) => serde_json::Value::from(*i),
-        Node::Float(f) => serde_json::Value::from(*f),
-        Node::Bool(b) => serde_json::Value::from(*b),
-        Node::Array(items) => serde_json::Value::Array(items.iter().filter_map(|i| json(i, sink)).collect()),
-        other => {
-            sink.error(
-                &n.span,
-                format!("an expected value must be a string, number, boolean or array, found {}", other.kind()),
-            );
-            return None;
-        }
-    })
 }

@@ -1,7 +1,6 @@
 //! Reading a spanned table key by key, reporting wrong types and unknown keys.
 
 use std::ops::Range;
-use std::time::Duration;
 
 use crate::diag::{Sink, one_of};
 use crate::tree::{Node, Sp, Table};
@@ -88,8 +87,14 @@ pub(crate) fn int(node: &Sp<Node>, what: &str, min: i64, max: i64, sink: &mut Si
     }
 }
 
-pub(crate) fn millis(node: &Sp<Node>, what: &str, sink: &mut Sink<'_>) -> Option<Duration> {
-    int(node, what, 0, 24 * 3600 * 1000, sink).map(|ms| Duration::from_millis(ms as u64))
+pub(crate) fn boolean(node: &Sp<Node>, what: &str, sink: &mut Sink<'_>) -> Option<bool> {
+    match node.v {
+        Node::Bool(b) => Some(b),
+        ref other => {
+            sink.error(&node.span, format!("{what} must be true or false, found {}", other.kind()));
+            None
+        }
+    }
 }
 
 pub(crate) fn array<'t>(node: &'t Sp<Node>, what: &str, sink: &mut Sink<'_>) -> Option<&'t [Sp<Node>]> {

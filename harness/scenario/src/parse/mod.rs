@@ -5,6 +5,8 @@
 mod divergence;
 mod expect;
 mod fields;
+mod instances;
+mod resources;
 mod steps;
 mod values;
 
@@ -14,14 +16,13 @@ use std::time::Duration;
 
 use crate::backend::Backend;
 use crate::diag::{Diagnostic, Diagnostics, LineIndex, Sink, line_col, one_of};
-use crate::model::{ActorDef, DEFAULT_TIMEOUT, MAIN, Resource, ResourceKind, Scenario};
+use crate::model::{ActorDef, DEFAULT_TIMEOUT, MAIN, NamePattern, Resource, ResourceKind, Scenario};
 use crate::tree::{self, Node, Sp};
 
 use fields::Fields;
 
 const TOP_KEYS: [&str; 8] =
     ["title", "chapter", "timeout_ms", "backends", "resources", "actors", "expect", "divergence"];
-const RESOURCE_KINDS: [&str; 7] = ["queue", "pipe", "lock", "variable", "local", "pool", "manager"];
 
 /// The names a scenario defines, learnt before its steps are read. Lists keep file order (for
 /// messages); lookups go through hash maps, so that a file with many names stays linear.
@@ -35,15 +36,20 @@ pub(crate) struct Known {
     /// `main`, and every instance a `start` or `fork` step names literally.
     pub(crate) instances: Vec<String>,
     instance_set: HashSet<String>,
+    /// How pool tasks are named: `ACTOR-{n}`, or a submit's `as` template.
+    pub(crate) tasks: Vec<NamePattern>,
+    /// Instances some `start` or `fork` step names with a template: names made at run time.
+    pub(crate) templated: Vec<NamePattern>,
 }
 
 impl Known {
     fn new(
-        source: &str,
+        lines: LineIndex,
         resources: Vec<(String, ResourceKind)>,
         actors: Vec<(String, Vec<String>)>,
-        instances: Vec<String>,
+        found: instances::Found,
     ) -> Known {
+        let instances = found.instances;
         let index = |names: Vec<&String>| -> HashMap<String, usize> {
             let mut map = HashMap::new();
             for (i, n) in names.into_iter().enumerate() {
@@ -52,13 +58,15 @@ impl Known {
             map
         };
         Known {
-            lines: LineIndex::new(source),
+            lines,
             resource_at: index(resources.iter().map(|(n, _)| n).collect()),
             actor_at: index(actors.iter().map(|(n, _)| n).collect()),
             instance_set: instances.iter().cloned().collect(),
             resources,
             actors,
             instances,
+            tasks: found.tasks,
+            templated: found.templated,
         }
     }
 
@@ -73,6 +81,16 @@ impl Known {
 
     pub(crate) fn is_instance(&self, name: &str) -> bool {
         self.instance_set.contains(name)
+    }
+
+    /// Whether a literal name can be a pool task's.
+    pub(crate) fn is_task(&self, name: &str) -> bool {
+        self.tasks.iter().any(|p| p.matches(name))
+    }
+
+    /// Whether a literal name can be an instance made by a templated `as`.
+    pub(crate) fn may_be_templated(&self, name: &str) -> bool {
+        self.templated.iter().any(|p| p.matches(name))
     }
 }
 
@@ -129,7 +147,7 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
     let divergence_node = top.take("divergence");
     top.finish(&TOP_KEYS, sink);
 
-    let resources = resources_node.map(|r| resources(r, sink)).unwrap_or_default();
+    let resources = resources_node.map(|r| resources::parse(r, sink)).unwrap_or_default();
     let Some(actors_node) = actors_node else {
         sink.error(&(0..0), "a scenario needs `[actors.main]`, the actor the run starts with");
         return None;
@@ -138,19 +156,14 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
     if !raw_actors.iter().any(|(n, _, _)| n.v == MAIN) {
         sink.error(&actors_node.span, "a scenario needs `[actors.main]`, the actor the run starts with");
     }
-    let mut instances = vec![MAIN.to_string()];
-    let mut seen: HashSet<String> = instances.iter().cloned().collect();
     let defined: HashSet<&str> = raw_actors.iter().map(|(n, _, _)| n.v.as_str()).collect();
-    for (_, _, steps) in &raw_actors {
-        if let Some(steps) = steps {
-            collect_instances(steps, &defined, &mut instances, &mut seen);
-        }
-    }
+    let lines = LineIndex::new(source);
+    let found = instances::find(raw_actors.iter().filter_map(|(_, _, steps)| *steps), &defined, &lines, sink);
     let known = Known::new(
-        source,
+        lines,
         resources.iter().map(|r| (r.name.clone(), r.kind.clone())).collect(),
         raw_actors.iter().map(|(n, p, _)| (n.v.clone(), p.clone())).collect(),
-        instances,
+        found,
     );
     check_pipe_owners(&resources, resources_node, &known, sink);
 
@@ -183,99 +196,6 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
     Some(scenario)
 }
 
-fn resources(node: &Sp<Node>, sink: &mut Sink<'_>) -> Vec<Resource> {
-    let Some(mut f) = Fields::of(node, "`resources`", sink) else { return Vec::new() };
-    f.rest()
-        .into_iter()
-        .filter_map(|(name, spec)| Some(Resource { name: name.v.clone(), kind: resource_kind(&name.v, spec, sink)? }))
-        .collect()
-}
-
-fn resource_kind(name: &str, spec: &Sp<Node>, sink: &mut Sink<'_>) -> Option<ResourceKind> {
-    let unknown = |sink: &mut Sink<'_>, s: &Sp<String>| {
-        sink.error(&s.span, format!("unknown resource kind `{}`; expected {}", s.v, one_of(&RESOURCE_KINDS)));
-    };
-    if let Node::Str(s) = &spec.v {
-        let s = Sp { v: s.clone(), span: spec.span.clone() };
-        return match s.v.as_str() {
-            "queue" => Some(ResourceKind::Queue),
-            "lock" => Some(ResourceKind::Lock),
-            "local" => Some(ResourceKind::Local),
-            "variable" => Some(ResourceKind::Variable { initial: 0 }),
-            "pipe" | "pool" | "manager" => {
-                sink.error(&s.span, format!("a {} needs settings: write it as a table, e.g. {}", s.v, example(&s.v)));
-                None
-            }
-            _ => {
-                unknown(sink, &s);
-                None
-            }
-        };
-    }
-    let mut f = Fields::of(spec, format!("resource `{name}`"), sink)?;
-    let Some(kind) = f.take("kind").and_then(|k| fields::string(k, "`kind`", sink)) else {
-        sink.error(&spec.span, format!("a resource table needs `kind`: {}", one_of(&RESOURCE_KINDS)));
-        return None;
-    };
-    let (kind, allowed): (Option<ResourceKind>, &[&str]) = match kind.v.as_str() {
-        "queue" => (Some(ResourceKind::Queue), &["kind"]),
-        "lock" => (Some(ResourceKind::Lock), &["kind"]),
-        "local" => (Some(ResourceKind::Local), &["kind"]),
-        "variable" => {
-            let initial = f.take("initial").map_or(Some(0), |i| fields::int(i, "`initial`", i64::MIN, i64::MAX, sink));
-            (initial.map(|initial| ResourceKind::Variable { initial }), &["kind", "initial"])
-        }
-        "pipe" => {
-            let a = required(&mut f, "a", "the actor owning end `a`", sink);
-            let b = required(&mut f, "b", "the actor owning end `b`", sink);
-            let kind = match (a, b) {
-                (Some(a), Some(b)) => fields::string(a, "`a`", sink)
-                    .zip(fields::string(b, "`b`", sink))
-                    .map(|(a, b)| ResourceKind::Pipe { a: a.v, b: b.v }),
-                _ => None,
-            };
-            (kind, &["kind", "a", "b"])
-        }
-        "pool" => {
-            let size = required(&mut f, "size", "the number of workers", sink)
-                .and_then(|s| fields::int(s, "`size`", 1, 256, sink));
-            (size.map(|s| ResourceKind::Pool { size: s as usize }), &["kind", "size"])
-        }
-        "manager" => {
-            let queues = required(&mut f, "queues", "the names of the queues it serves", sink)
-                .and_then(|q| fields::strings(q, "`queues`", sink));
-            let key = required(&mut f, "authkey", "the shared key clients must prove", sink)
-                .and_then(|k| fields::string(k, "`authkey`", sink));
-            let kind = queues
-                .zip(key)
-                .map(|(q, k)| ResourceKind::Manager { queues: q.into_iter().map(|s| s.v).collect(), authkey: k.v });
-            (kind, &["kind", "queues", "authkey"])
-        }
-        _ => {
-            unknown(sink, &kind);
-            return None;
-        }
-    };
-    f.finish(allowed, sink);
-    kind
-}
-
-fn example(kind: &str) -> &'static str {
-    match kind {
-        "pipe" => "{ kind = \"pipe\", a = \"main\", b = \"child\" }",
-        "pool" => "{ kind = \"pool\", size = 4 }",
-        _ => "{ kind = \"manager\", queues = [\"task\", \"result\"], authkey = \"abc\" }",
-    }
-}
-
-fn required<'t>(f: &mut Fields<'t>, key: &str, meaning: &str, sink: &mut Sink<'_>) -> Option<&'t Sp<Node>> {
-    let v = f.take(key);
-    if v.is_none() {
-        sink.error(&f.span, format!("{} needs `{key}`: {meaning}", f.what()));
-    }
-    v
-}
-
 type RawActor<'t> = (Sp<String>, Vec<String>, Option<&'t Sp<Node>>);
 
 fn actor_tables<'t>(node: &'t Sp<Node>, sink: &mut Sink<'_>) -> Vec<RawActor<'t>> {
@@ -292,35 +212,6 @@ fn actor_tables<'t>(node: &'t Sp<Node>, sink: &mut Sink<'_>) -> Vec<RawActor<'t>
         out.push((name.clone(), params.into_iter().map(|p| p.v).collect(), steps));
     }
     out
-}
-
-/// Instance names written literally in `start`/`fork` steps (`as`, or the definition's name).
-fn collect_instances(node: &Sp<Node>, defined: &HashSet<&str>, out: &mut Vec<String>, seen: &mut HashSet<String>) {
-    match &node.v {
-        Node::Array(items) => items.iter().for_each(|i| collect_instances(i, defined, out, seen)),
-        Node::Table(t) => {
-            let get = |k: &str| t.iter().find(|(key, _)| key.v == k).map(|(_, v)| &v.v);
-            let started = get("start").or_else(|| get("fork"));
-            if let Some(Node::Str(def)) = started
-                && defined.contains(&def.as_str())
-            {
-                let name = match get("as") {
-                    Some(Node::Str(n)) if !n.contains('{') => n.clone(),
-                    Some(_) => String::new(),
-                    None => def.clone(),
-                };
-                if !name.is_empty() && seen.insert(name.clone()) {
-                    out.push(name);
-                }
-            }
-            for key in ["do", "loop"] {
-                if let Some((_, v)) = t.iter().find(|(k, _)| k.v == key) {
-                    collect_instances(v, defined, out, seen);
-                }
-            }
-        }
-        _ => {}
-    }
 }
 
 fn check_pipe_owners(resources: &[Resource], node: Option<&Sp<Node>>, known: &Known, sink: &mut Sink<'_>) {

@@ -52,3 +52,9 @@ pub fn segfault() -> ! {
     let _ = nix::sys::signal::raise(Signal::SIGSEGV);
     std::process::abort()
 }
+
+/// SIGKILL to this process: a crash no handler can catch (a pool worker killed mid-task).
+pub fn kill_self() -> ! {
+    let _ = nix::sys::signal::raise(Signal::SIGKILL);
+    std::process::abort()
+}

@@ -64,3 +64,16 @@ pub fn describe_exit(code: i32) -> String {
 pub fn segfault() -> ! {
     std::process::abort()
 }
+
+/// `TerminateProcess` on this process, with the code `kill` gives (read back as -15).
+pub fn kill_self() -> ! {
+    // SAFETY: the pseudo-handle of the current process is always valid; terminating it ends
+    // this process here.
+    unsafe {
+        windows_sys::Win32::System::Threading::TerminateProcess(
+            windows_sys::Win32::System::Threading::GetCurrentProcess(),
+            0x10000,
+        );
+    }
+    std::process::abort()
+}

@@ -55,7 +55,7 @@ fn a_good_scenario_parses_into_the_model() {
     );
     assert_eq!(s.actors[0].steps[1].line, 13);
     assert_eq!(s.actors[0].steps[3].expect, Some(ErrorKind::Timeout));
-    assert_eq!(s.expect.exit, [("kid".to_string(), ExitExpect::Terminated)]);
+    assert_eq!(s.expect.exit, [(NamePattern::literal("kid"), ExitExpect::Terminated)]);
 }
 
 #[test]
@@ -81,11 +81,13 @@ fn syntax_errors_have_line_and_column() {
 }
 
 #[test]
-fn unknown_step_lists_the_valid_ones() {
+fn unknown_step_suggests_a_verb_or_lists_them_all() {
     let e = errors("[actors.main]\nsteps = [ { prnt = \"x\" } ]\n");
+    assert_eq!(e, ["t.toml:2:11: unknown step: found keys `prnt`; did you mean `print`?"]);
+    let e = errors("[actors.main]\nsteps = [ { frobnicate = \"x\" } ]\n");
     assert_eq!(e.len(), 1);
     assert!(
-        e[0].starts_with("t.toml:2:11: unknown step: found keys `prnt`; a step is one of `print`, `start`,"),
+        e[0].starts_with("t.toml:2:11: unknown step: found keys `frobnicate`; a step is one of `print`, `start`,"),
         "{}",
         e[0]
     );
@@ -108,7 +110,7 @@ fn unknown_actor_and_resource_name_the_known_ones() {
         [
             "t.toml:5:21: unknown actor `wrtier`; defined actors: `writer`",
             "t.toml:5:41: unknown queue `qq`; queues defined: `q`",
-            "t.toml:5:72: `q` is a queue, but this step needs a lock",
+            "t.toml:5:72: `q` is a queue, but `acquire` needs a lock, rlock, semaphore, bounded_semaphore or condition",
         ]
     );
 }
@@ -153,7 +155,7 @@ fn expect_kind_must_fit_the_step() {
     let e = errors("[resources]\nq = \"queue\"\n[actors.main]\nsteps = [ { get = \"q\", expect = \"timeout\" } ]\n");
     assert_eq!(
         e,
-        ["t.toml:4:11: `expect = \"timeout\"` needs a `get`, `recv`, `join` or `run` with `timeout_ms`, not `get`"]
+        ["t.toml:4:11: `expect = \"timeout\"` on this `get` needs `timeout_ms`: without one it waits for ever"]
     );
 }
 
@@ -177,7 +179,8 @@ fn several_problems_are_all_reported() {
     assert_eq!(
         e,
         [
-            "t.toml:2:5: unknown resource kind `sock`; expected `queue`, `pipe`, `lock`, `variable`, `local`, `pool` or `manager`",
+            "t.toml:2:5: unknown resource kind `sock`; expected `queue`, `joinable_queue`, `pipe`, `lock`, `rlock`, \
+             `semaphore`, `bounded_semaphore`, `event`, `condition`, `barrier`, `variable`, `local`, `pool` or `manager`",
             "t.toml:4:24: `sleep_ms` must be between 0 and 86400000, found -1",
             "t.toml:4:39: `exit` must be between 0 and 255, found 300",
         ]
@@ -192,3 +195,7 @@ fn max_concurrent_bounds_pools_or_the_started_actors() {
     let e = errors("[actors.main]\nsteps = []\n[expect]\nmax_distinct_pids = { actors = 1 }\n");
     assert_eq!(e, ["t.toml:4:23: unknown pool `actors`; pools defined: none"]);
 }
+
+mod v2_expect;
+mod v2_resources;
+mod v2_steps;
