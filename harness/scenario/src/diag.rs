@@ -76,6 +76,30 @@ impl<'a> Sink<'a> {
         self.found.is_empty()
     }
 
+    /// The 1-based lines and columns (in characters) of byte offsets given in any order, in one
+    /// pass over the file.
+    pub(crate) fn locate(&self, offsets: &[usize]) -> Vec<(usize, usize)> {
+        let mut order: Vec<usize> = (0..offsets.len()).collect();
+        order.sort_by_key(|&i| offsets[i]);
+        let bytes = self.source.as_bytes();
+        let (mut at, mut line, mut column) = (0, 1, 1);
+        let mut out = vec![(0, 0); offsets.len()];
+        for i in order {
+            let offset = offsets[i].min(bytes.len());
+            for &b in &bytes[at..offset] {
+                if b == b'\n' {
+                    line += 1;
+                    column = 1;
+                } else if b & 0xC0 != 0x80 {
+                    column += 1;
+                }
+            }
+            at = offset;
+            out[i] = (line, column);
+        }
+        out
+    }
+
     /// Every problem in file order (problems at one place keep the order they were found in).
     pub(crate) fn finish(mut self) -> Vec<Diagnostic> {
         self.found.sort_by_key(|(offset, _)| *offset);

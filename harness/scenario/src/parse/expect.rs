@@ -1,7 +1,7 @@
 //! The `[expect]` table: what must hold at the end of a run.
 
 use crate::diag::{Sink, one_of};
-use crate::model::{ExitExpect, Expectations, NamePattern, ResourceKind, VarExpect, VarExpectation};
+use crate::model::{ExitExpect, ExpectAt, Expectations, NamePattern, ResourceKind, VarExpect, VarExpectation};
 use crate::template::Template;
 use crate::tree::{Node, Sp};
 
@@ -17,7 +17,7 @@ const KEYS: [&str; 7] =
     ["exit", "variables", "max_concurrent", "max_distinct_pids", "received", "received_unordered", "hang"];
 
 pub(crate) fn parse(node: &Sp<Node>, known: &Known, sink: &mut Sink<'_>) -> Expectations {
-    let mut out = Expectations::default();
+    let mut out = Expectations { at: positions(node, sink), ..Expectations::default() };
     let Some(mut f) = Fields::of(node, "`expect`", sink) else { return out };
     if let Some(t) = f.take("exit") {
         out.exit = entries(t, "`expect.exit`", sink)
@@ -92,6 +92,23 @@ pub(crate) fn parse(node: &Sp<Node>, known: &Known, sink: &mut Sink<'_>) -> Expe
     }
     f.finish(&KEYS, sink);
     out
+}
+
+/// Where each entry of each table of `[expect]` is written.
+fn positions(node: &Sp<Node>, sink: &Sink<'_>) -> Vec<ExpectAt> {
+    let Node::Table(tables) = &node.v else { return Vec::new() };
+    let mut found = Vec::new();
+    for (key, table) in tables.iter().filter(|(k, _)| KEYS.contains(&k.v.as_str())) {
+        if let Node::Table(entries) = &table.v {
+            found.extend(entries.iter().map(|(entry, _)| (key.v.clone(), entry.v.clone(), entry.span.start)));
+        }
+    }
+    let offsets: Vec<usize> = found.iter().map(|(_, _, offset)| *offset).collect();
+    found
+        .into_iter()
+        .zip(sink.locate(&offsets))
+        .map(|((key, entry, _), (line, column))| ExpectAt { key, entry, line, column })
+        .collect()
 }
 
 fn entries<'t>(node: &'t Sp<Node>, what: &str, sink: &mut Sink<'_>) -> Vec<(&'t Sp<String>, &'t Sp<Node>)> {
