@@ -58,7 +58,7 @@ pub struct GateArgs {
     /// The report to judge (its report.json).
     #[arg(long)]
     report: PathBuf,
-    /// The committed baseline of this runner class (ci/baselines/<os>-<arch>.json).
+    /// The committed baseline of this runner class (`ci/baselines/<os>-<arch>.json`).
     #[arg(long)]
     baseline: PathBuf,
     /// The gate's tolerances and targets.
