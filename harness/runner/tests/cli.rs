@@ -118,6 +118,38 @@ fn a_changed_trace_prints_its_diff_and_how_to_see_it_again() {
     assert!(stdout(&coloured).contains("\u{1b}[31m-print  goodbye"), "{}", stdout(&coloured));
 }
 
+#[test]
+fn a_failed_expectation_points_at_its_expect_line() {
+    let wrong = "[resources]\nq = \"queue\"\n[actors.main]\nsteps = [ { put = \"q\", value = 1 }, { get = \"q\" } ]\n\n\
+                 [expect]\nreceived = { main = [2] }\n";
+    let d = Dirs::new(&[("wrong", wrong)]);
+    let at = format!("{}:7:14: `main` received [1], expected [2]", d.scenarios().join("wrong.toml").display());
+    let run = d.harness("run", &["--backend", "thread"]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+    assert!(stdout(&run).contains(&format!("    {at}\n")), "{}", text(&run));
+    let show = d.harness("show", &["wrong", "--backend", "thread"]);
+    assert_eq!(show.status.code(), Some(1), "{}", text(&show));
+    assert!(String::from_utf8_lossy(&show.stderr).contains(&format!("FAIL: {at}\n")), "{}", text(&show));
+}
+
+#[test]
+fn a_malformed_scenario_shows_its_line_with_a_caret_and_a_suggestion() {
+    let typo = "[resources]\njobs = \"queue\"\n[actors.main]\nsteps = [ { put = \"job\", value = 1 } ]\n";
+    let d = Dirs::new(&[("typo", typo)]);
+    let file = d.scenarios().join("typo.toml");
+    let expected = format!(
+        "{}:4:19: unknown queue `job`; did you mean `jobs`?\n  |\n4 | steps = [ {{ put = \"job\", value = 1 }} ]\n  |                   ^^^^^\n",
+        file.display()
+    );
+    let check = Command::new(env!("CARGO_BIN_EXE_harness")).arg("check").arg(&file).output().expect("runs");
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check));
+    assert!(String::from_utf8_lossy(&check.stderr).starts_with(&expected), "{}", text(&check));
+    let run = d.harness("run", &["--backend", "thread"]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+    assert!(String::from_utf8_lossy(&run.stderr).starts_with(&expected), "{}", text(&run));
+    assert!(!text(&run).contains('\u{1b}'), "no colours where stderr is not a terminal");
+}
+
 /// What a Windows checkout without `.gitattributes` makes of a snapshot: the same in CRLF. It
 /// must still be read (a match passes), and a changed trace under it must still fail.
 #[test]

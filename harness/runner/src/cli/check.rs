@@ -22,7 +22,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let mut bad = 0;
     for f in &files {
         if let Err(e) = procthread_scenario::load(f) {
-            eprintln!("{e}");
+            super::args::print_load_error(&e);
             bad += 1;
         }
     }
