@@ -297,6 +297,38 @@ fn show_refuses_a_backend_that_does_not_apply_and_picks_one_that_does() {
     assert!(text(&missing).contains("no scenario `nowhere`"), "{}", text(&missing));
 }
 
+/// A scenario of a subfolder given by its path, written any way (absolute, from another
+/// folder, with `./`), is the same scenario: it finds its snapshot, in `show` and `run`.
+#[test]
+fn show_by_path_finds_the_snapshot_of_a_scenario_in_a_subfolder() {
+    let d = Dirs::new(&[]);
+    let sub = d.scenarios().join("sub");
+    std::fs::create_dir(&sub).expect("mkdir");
+    std::fs::write(sub.join("deep.toml"), HELLO).expect("write");
+    d.accept(&["--backend", "thread"]);
+    assert!(d.snapshots().join("sub").join("deep@threads.snap").is_file(), "kept beside its folder's others");
+    let show = |cwd: &Path, file: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_harness"));
+        cmd.args(["show", file, "--backend", "thread", "--dir"]).arg(d.scenarios()).arg("--snapshots");
+        let out = cmd.arg(d.snapshots()).current_dir(cwd).env("NO_COLOR", "1").output().expect("runs");
+        assert!(out.status.success(), "{file} from {}: {}", cwd.display(), text(&out));
+        assert!(stdout(&out).starts_with("scenario: sub/deep (hello)\n"), "{}", text(&out));
+        assert!(!text(&out).contains("no snapshot"), "{file} from {}: {}", cwd.display(), text(&out));
+    };
+    show(d.tmp.path(), &sub.join("deep.toml").to_string_lossy());
+    show(&sub, "deep.toml");
+    show(d.tmp.path(), "./s/sub/deep.toml");
+    show(d.tmp.path(), "sub/deep");
+
+    // `run` takes a file too: its scenario, by exact name.
+    let run = d.harness("run", &[&sub.join("deep.toml").to_string_lossy(), "--backend", "thread"]);
+    assert!(run.status.success(), "{}", text(&run));
+    assert!(stdout(&run).contains("] scenario::sub/deep::thread\n"), "{}", text(&run));
+    let elsewhere = d.harness("run", &["nowhere/else.toml"]);
+    assert_eq!(elsewhere.status.code(), Some(2), "{}", text(&elsewhere));
+    assert!(text(&elsewhere).contains("no scenario `else`"), "{}", text(&elsewhere));
+}
+
 #[test]
 fn show_exports_a_timeline() {
     let two = "[resources]\nq = \"queue\"\n[actors.main]\nsteps = [ { start = \"w\" }, { get = \"q\" }, { join = \"w\" } ]\n[actors.w]\nsteps = [ { put = \"q\", value = \"A\" } ]\n";
@@ -332,6 +364,26 @@ fn default_paths_are_the_workspace_s_from_any_folder_of_it() {
     assert!(stdout(&out).contains("queue-ipc  ("), "the workspace's scenarios: {}", stdout(&out));
     let check = Command::new(env!("CARGO_BIN_EXE_harness")).arg("check").current_dir(&deep).output().expect("runs");
     assert!(check.status.success(), "{}", text(&check));
+
+    // The gate's default config is the workspace's `ci/gate.toml`, wherever it is started.
+    let tmp = tempfile::tempdir().expect("dir");
+    procthread_bench::output::write(&procthread_bench::synthetic::report(1), tmp.path()).expect("a report");
+    let (report, baseline) = (tmp.path().join("report.json"), tmp.path().join("b.json"));
+    let gate = |update: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_harness"));
+        cmd.args(["gate", "--report"]).arg(&report).arg("--baseline").arg(&baseline).current_dir(&deep);
+        if update {
+            cmd.arg("--update");
+        }
+        cmd.output().expect("runs")
+    };
+    assert!(gate(true).status.success());
+    let judged = gate(false);
+    assert!(judged.status.success(), "the config found from a subfolder: {}", text(&judged));
+    for sub in ["report", "compare", "gate", "show", "run"] {
+        let help = Command::new(env!("CARGO_BIN_EXE_harness")).args([sub, "--help"]).output().expect("runs");
+        assert!(stdout(&help).contains("\nExamples:\n  harness "), "{sub} --help: {}", stdout(&help));
+    }
 
     // No global options: `--dir` before the subcommand is an error, not a directory for any of them.
     let global = Command::new(env!("CARGO_BIN_EXE_harness")).args(["--dir", "x", "list"]).output().expect("runs");

@@ -150,6 +150,16 @@ impl Color {
     }
 }
 
+/// The scenario name of a file given by path: its path under `dir` however either is written
+/// (`./scenarios/...`, an absolute path, a path from a subfolder), so that a scenario of a
+/// subfolder finds its snapshot; its stem if it is not under `dir`.
+pub fn name_under(dir: &Path, file: &Path) -> String {
+    match (dir.canonicalize(), file.canonicalize()) {
+        (Ok(dir), Ok(file)) => procthread_scenario::name_in(&dir, &file),
+        _ => procthread_scenario::name_in(dir, file),
+    }
+}
+
 /// A scenario file that cannot be used, on stderr: each problem's `file:line:col: message`
 /// line, then its source line with a caret (coloured where stderr takes colours).
 pub fn print_load_error(e: &procthread_scenario::LoadError) {
