@@ -329,6 +329,26 @@ fn show_by_path_finds_the_snapshot_of_a_scenario_in_a_subfolder() {
     assert!(text(&elsewhere).contains("no scenario `else`"), "{}", text(&elsewhere));
 }
 
+/// `harness list | head -1`: a reader that goes away ends the output quietly, with no panic.
+#[test]
+fn a_closed_stdout_ends_the_output_quietly() {
+    let d = Dirs::new(&[("hello", HELLO)]);
+    for args in [&["list"][..], &["check"], &["show", "hello", "--backend", "thread"]] {
+        // The reading end is closed before the harness writes anything: every write fails.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_harness"));
+        cmd.args(args).arg("--dir").arg(d.scenarios());
+        if args[0] == "show" {
+            cmd.arg("--snapshots").arg(d.snapshots());
+        }
+        let out = cmd.stdout(writer).output().expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{args:?}: {err}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn show_exports_a_timeline() {
     let two = "[resources]\nq = \"queue\"\n[actors.main]\nsteps = [ { start = \"w\" }, { get = \"q\" }, { join = \"w\" } ]\n[actors.w]\nsteps = [ { put = \"q\", value = \"A\" } ]\n";

@@ -191,7 +191,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     }
     if args.format == Format::Json {
         let doc = json::document(&plan, &finished, &orphans, rounds, jobs, elapsed);
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&doc)?)?;
     }
     Ok(if totals.failures() == 0 && orphans.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
