@@ -20,7 +20,7 @@ pub struct Diagnostic {
     pub column: usize,
     pub message: String,
     /// The line the problem is on, without its line ending: the whole line, or about
-    /// [`SHOWN`] bytes either side of the problem on a very long one (then with `...` where it
+    /// 160 bytes either side of the problem on a very long one (then with `...` where it
     /// is cut).
     pub source_line: String,
     /// The bytes of `source_line` the problem covers (to the end of the line for a problem that
@@ -169,7 +169,7 @@ impl<'a> Sink<'a> {
 
 /// How many bytes of a line are shown either side of a problem, at most: a file may be one
 /// line of megabytes, and a diagnostic stays short (and the cost of each stays bounded).
-pub const SHOWN: usize = 160;
+pub(crate) const SHOWN: usize = 160;
 
 /// The line that starts at `line_start` and holds `span`, cut to about [`SHOWN`] bytes either
 /// side of it, and where `span` falls in what is shown.
