@@ -15,7 +15,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::backend::Backend;
-use crate::diag::{Diagnostic, Diagnostics, LineIndex, Sink, line_col, one_of};
+use crate::diag::{Diagnostic, Diagnostics, LineIndex, Sink, did_you_mean, line_col, shown};
 use crate::model::{ActorDef, DEFAULT_TIMEOUT, MAIN, NamePattern, Resource, ResourceKind, Scenario};
 use crate::tree::{self, Node, Sp};
 
@@ -111,6 +111,10 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Scenario, Diagnostics> {
         Err(e) => {
             let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
             let (line, column) = line_col(valid, valid.len());
+            // The line as far as it can be read, the byte that cannot shown as U+FFFD.
+            let lossy = String::from_utf8_lossy(bytes);
+            let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
+            let (source_line, span) = shown(&lossy, line_start, valid.len()..valid.len() + 1);
             let byte = bytes.get(e.valid_up_to()).copied().unwrap_or_default();
             let message = match e.error_len() {
                 Some(_) => {
@@ -118,7 +122,7 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Scenario, Diagnostics> {
                 }
                 None => "the file is not valid UTF-8: it ends in the middle of a character".to_string(),
             };
-            Err(Diagnostics(vec![Diagnostic { file: path.to_path_buf(), line, column, message }]))
+            Err(Diagnostics(vec![Diagnostic { file: path.to_path_buf(), line, column, message, source_line, span }]))
         }
     }
 }
@@ -223,7 +227,11 @@ fn check_pipe_owners(resources: &[Resource], node: Option<&Sp<Node>>, known: &Kn
                     let names: Vec<&str> = known.actors.iter().map(|(n, _)| n.as_str()).collect();
                     sink.error(
                         &span,
-                        format!("pipe `{}`: unknown actor `{owner}`; defined actors: {}", r.name, one_of(&names)),
+                        format!(
+                            "pipe `{}`: unknown actor `{owner}`; {}",
+                            r.name,
+                            did_you_mean(owner, &names, "defined actors:")
+                        ),
                     );
                 }
             }
@@ -239,7 +247,7 @@ fn backend_list(node: &Sp<Node>, sink: &mut Sink<'_>) -> Option<Vec<Backend>> {
             Some(b) => out.push(b),
             None => {
                 let all: Vec<&str> = Backend::ALL.iter().map(|b| b.as_str()).collect();
-                sink.error(&n.span, format!("unknown backend `{}`; expected {}", n.v, one_of(&all)));
+                sink.error(&n.span, format!("unknown backend `{}`; {}", n.v, did_you_mean(&n.v, &all, "expected")));
             }
         }
     }
