@@ -80,7 +80,8 @@ fn scenario_text(how: End) -> String {
     let (worker_stays, main_end, timeout) = match how {
         End::Well => ("{ sleep_ms = 1000 },", "", 30_000),
         End::Timeout => ("{ sleep_ms = 600000 },", "", 8_000),
-        End::Crash => ("{ sleep_ms = 600000 },", "{ crash = \"abort\" },", 30_000),
+        // A second before the crash, so that the poller sees both hosts' processes.
+        End::Crash => ("{ sleep_ms = 600000 },", "{ sleep_ms = 1000 }, { crash = \"abort\" },", 30_000),
     };
     let join = if how == End::Crash { "" } else { "{ join = \"worker\" }," };
     format!(
