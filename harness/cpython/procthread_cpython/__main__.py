@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from . import events
+from . import events, hosts
 from .world import BACKENDS
 
 
@@ -25,6 +25,8 @@ def execute(path, backend, events_dir, harness):
     scenario = load(path)
     config = Config(scenario=scenario, backend=backend, events=events_dir, harness=harness)
     world = World.for_main(config)
+    # Before any socket: the manager `main` serves listens on its host.
+    hosts.enter(scenario.actors[MAIN].host)
     main = Actor(world, MAIN, MAIN, ends=all_pipe_ends(scenario))
     code = main.run()
     main.record(events.finished(code))

@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 
-from . import events, managers, tools
+from . import events, hosts, managers, tools
 from .children import Children
 from .errors import EOF, TIMEOUT, Failure, Panic, Returned, StepError
 from .prims import Primitives
@@ -337,6 +337,21 @@ class Actor(Renderer, Primitives, Children):
 
     def do_shutdown(self, step):
         managers.shutdown(self, step.target)
+
+    # Links between hosts (`hosts.py`).
+
+    def do_link(self, step):
+        def number(key):
+            value = step.get(key)
+            return None if value is None else min(max(self.int(value), 0), 2**32 - 1)
+
+        hosts.link("link", step.target, number("delay_ms"), number("loss_percent"))
+
+    def do_cut(self, step):
+        hosts.link("cut", step.target)
+
+    def do_restore(self, step):
+        hosts.link("restore", step.target)
 
     # Ending a process on purpose.
 

@@ -17,7 +17,7 @@ import traceback
 from dataclasses import dataclass
 from multiprocessing.pool import ThreadPool
 
-from . import events
+from . import events, hosts
 from .errors import TIMEOUT, StepError, TaskFailed
 from .lines import walk
 from .template import plain
@@ -188,7 +188,8 @@ class Children:
             self.children.append((instance, child))
             return
         ctx = self.world.config.context()
-        launch = self.world.launch(definition, instance, params, ends)
+        host = hosts.of_child(self.world.config.scenario, definition, step.get("host"))
+        launch = self.world.launch(definition, instance, params, ends, host)
         process = ctx.Process(target=run_process_actor, args=(launch,), name=instance)
         process.start()
         for end in ends.values():
@@ -444,6 +445,7 @@ def run_process_actor(launch):
     from .actor import Actor
     from .events import EventLog
 
+    hosts.enter(launch.host)
     world = World.in_child(launch.config, EventLog(launch.config.events), launch.shared, launch.variables, launch.ends)
     close_foreign_ends(keep=launch.ends.values())
     actor = Actor(world, launch.instance, launch.definition, launch.params, ends=launch.ends)
@@ -462,6 +464,7 @@ def forked_child(parent, definition, instance, ends):
         # What multiprocessing does in every child it forks: queues and locks made before the
         # fork reset their per-process state (a queue's feeder thread does not survive a fork).
         multiprocessing.util._run_after_forkers()
+        hosts.enter(hosts.of_child(parent.world.config.scenario, definition, None))
         close_foreign_ends(keep=ends.values())
         actor = Actor(parent.world.after_fork(), instance, definition, ends=ends)
         code = actor.run()

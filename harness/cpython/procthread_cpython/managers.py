@@ -14,6 +14,7 @@ import multiprocessing
 import queue
 from multiprocessing.managers import BaseManager
 
+from . import hosts
 from .errors import AUTH_REFUSED, TIMEOUT, StepError
 
 
@@ -43,7 +44,8 @@ def serve(actor, manager):
         # A module-level function (not a lambda), so that a spawned server process can unpickle it.
         QueueManager.register("get_" + name, callable=functools.partial(served_queue, name))
     ctx = actor.world.config.context() or multiprocessing.get_context()
-    server = QueueManager(address=("127.0.0.1", 0), authkey=authkey.encode(), ctx=ctx)
+    # On its host's address (the server process starts in this process's host).
+    server = QueueManager(address=(hosts.bind_address(), 0), authkey=authkey.encode(), ctx=ctx)
     server.start()
     rendezvous = actor.world.rendezvous.get(manager)
     if rendezvous is None:

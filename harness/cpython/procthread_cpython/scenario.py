@@ -23,7 +23,7 @@ VERBS = (
     "notify", "notify_all", "abort", "reset",
     "add", "read", "set_local", "get_local", "run", "repeat", "for_each", "loop", "sleep_ms",
     "submit", "map", "imap", "result", "return", "serve", "connect", "shutdown", "exit", "crash",
-    # Link steps of scenarios with hosts (this executor runs none of those: it only reads them).
+    # Link steps of scenarios with hosts (see `hosts.py`).
     "link", "cut", "restore",
 )
 
@@ -49,6 +49,8 @@ class ActorDef:
     name: str
     params: list
     steps: list
+    #: The host its instances run on, unless their `start` step names one (`hosts.py`).
+    host: str | None = None
 
 
 @dataclass
@@ -98,7 +100,7 @@ def parse(source, path=Path("scenario.toml")):
     actors = {}
     for name, spec in doc.get("actors", {}).items():
         steps = [_step(s) for s in spec.get("steps", [])]
-        actors[name] = ActorDef(name, list(spec.get("params", [])), steps)
+        actors[name] = ActorDef(name, list(spec.get("params", [])), steps, spec.get("host"))
     lines.assign(source, actors)
     return Scenario(
         name=Path(path).stem,

@@ -131,6 +131,8 @@ class Launch:
     variables: dict
     #: (pipe, end) -> Connection: the ends the child owns.
     ends: dict
+    #: The host it runs on, if the scenario has hosts (`hosts.py`).
+    host: str | None = None
 
 
 class World:
@@ -188,7 +190,7 @@ class World:
 
         return Shared(only_shared(self.queues), only_shared(self.prims), dict(self.rendezvous))
 
-    def launch(self, definition, instance, params, ends):
+    def launch(self, definition, instance, params, ends, host=None):
         """What a child process gets: the shared resources, a copy of each variable, its ends."""
         return Launch(
             config=self.config,
@@ -198,6 +200,7 @@ class World:
             shared=self.shared(),
             variables=dict(self.variables),
             ends=ends,
+            host=host,
         )
 
     @classmethod

@@ -42,7 +42,12 @@ impl Plan {
             for (backend, applies) in crate::hosts::applicable(s) {
                 for implementation in Implementation::ALL {
                     if filter.accepts(Candidate { scenario: &s.name, backend, implementation }) {
-                        jobs.push(Job { scenario: i, backend, applies: applies.clone(), implementation });
+                        let applies = match (&applies, implementation) {
+                            (Applicability::Runs, Implementation::Cpython) => implementation::cpython_lacks(s)
+                                .map_or(Applicability::Runs, Applicability::SkippedOnThisOs),
+                            _ => applies.clone(),
+                        };
+                        jobs.push(Job { scenario: i, backend, applies, implementation });
                     }
                 }
             }

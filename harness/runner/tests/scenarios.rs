@@ -79,19 +79,13 @@ fn main() {
     libtest_mimic::run(&args, trials).exit();
 }
 
-/// Elements of the language the CPython executor (`harness/cpython/`) does not implement yet: a
-/// scenario that uses one has its `::cpython` trials ignored, with the elements named. Whoever
-/// implements an element there removes it here (and reviews the snapshots that then run).
-const CPYTHON_LACKS: &[&str] = &["setting:hosts"];
-
 /// `scenario::NAME::BACKEND::cpython`: ignored where the backend or Python is missing (except
 /// that a missing Python fails under CI), and where the scenario uses what CPython's executor
 /// lacks.
 fn cpython_trial(scenario: &Scenario, backend: Backend, os_lacks_backend: bool) -> Trial {
     let name = format!("scenario::{}::{backend}::cpython", scenario.name);
-    let lacks: Vec<String> = scenario.elements().into_iter().filter(|e| CPYTHON_LACKS.contains(&e.as_str())).collect();
-    if !lacks.is_empty() {
-        let why = format!("the CPython executor does not implement yet: {}", lacks.join(", "));
+    // What the CPython executor lacks (`implementation::CPYTHON_LACKS`), as `harness run` says it.
+    if let Some(why) = implementation::cpython_lacks(scenario) {
         return Trial::ignorable_test(name, move || Ok(Completion::ignored_with(why))).with_ignored_flag(true);
     }
     let s = scenario.clone();

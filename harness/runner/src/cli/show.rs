@@ -58,6 +58,11 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let scenario = load(&dir, &args.name)?;
     let backend = backend(&scenario, args.backend.map(Backend::from))?;
     let implementation = Implementation::from(args.implementation);
+    if implementation == Implementation::Cpython
+        && let Some(why) = procthread_harness::implementation::cpython_lacks(&scenario)
+    {
+        bail!("cannot run {} on {implementation}: {why}", scenario.name);
+    }
     let harness = std::env::current_exe()?;
     let executor = match session::executors(&[implementation], args.python.as_deref(), &harness)?.pop() {
         Some((_, Ok(e))) => e,
