@@ -39,6 +39,7 @@ mod codec;
 mod deadline;
 mod entry;
 mod error;
+pub mod faultpoint;
 #[cfg(unix)]
 mod fork;
 mod framing;

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ChannelError;
+use crate::faultpoint::{self, Point};
 use crate::framing::DEFAULT_MAX_MESSAGE;
 use crate::token::{Adopted, Exported};
 use crate::{codec, deadline, os};
@@ -99,6 +100,8 @@ impl PipeEnd {
         let mut body = Vec::new();
         codec::encode_into(&mut body, value)?;
         frame::check_size(body.len(), self.limit)?;
+        faultpoint::hit(Point::PipeSendBegin);
+        let writer = faultpoint::split_write(writer, Point::PipeSendHalf);
         Ok(frame::write_message(writer, &body)?)
     }
 
@@ -116,6 +119,8 @@ impl PipeEnd {
             return Err(ChannelError::Bounds { offset, size, len });
         };
         frame::check_size(part.len(), self.limit)?;
+        faultpoint::hit(Point::PipeSendBegin);
+        let writer = faultpoint::split_write(writer, Point::PipeSendHalf);
         Ok(frame::write_message(writer, part)?)
     }
 
@@ -138,7 +143,7 @@ impl PipeEnd {
     /// `maxlength` bytes (`None`: this end's limit). A longer message is read and discarded
     /// whole, and refused with [`ChannelError::TooLarge`]; the pipe stays usable.
     pub fn recv_bytes(&self, maxlength: Option<usize>) -> Result<Vec<u8>, ChannelError> {
-        let reader = self.reader()?;
+        let reader = faultpoint::split_read(self.reader()?, Point::PipeRecvHalf);
         let limit = maxlength.map_or(self.limit, |m| m.min(self.limit));
         let mut body = Vec::new();
         frame::read_message(reader, limit, &mut body)?;
