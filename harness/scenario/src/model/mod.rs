@@ -4,6 +4,7 @@
 
 mod elements;
 mod expect;
+mod faults;
 mod resource;
 mod step;
 mod value;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use elements::V2_ELEMENTS;
 pub use expect::*;
+pub use faults::*;
 pub use resource::*;
 pub use step::*;
 pub use value::*;
@@ -41,6 +43,9 @@ pub struct Scenario {
     /// Declared differences of other implementations (`[divergence.cpython]`).
     #[serde(default)]
     pub divergences: Vec<crate::divergence::Divergence>,
+    /// What a fault run may do and what must survive it (`[faults]`); none: never run with faults.
+    #[serde(default)]
+    pub faults: Option<FaultSpec>,
 }
 
 pub const MAIN: &str = "main";

@@ -4,6 +4,7 @@
 
 mod divergence;
 mod expect;
+mod faults;
 mod fields;
 mod instances;
 mod resources;
@@ -21,8 +22,8 @@ use crate::tree::{self, Node, Sp};
 
 use fields::Fields;
 
-const TOP_KEYS: [&str; 8] =
-    ["title", "chapter", "timeout_ms", "backends", "resources", "actors", "expect", "divergence"];
+const TOP_KEYS: [&str; 9] =
+    ["title", "chapter", "timeout_ms", "backends", "resources", "actors", "expect", "divergence", "faults"];
 
 /// The names a scenario defines, learnt before its steps are read. Lists keep file order (for
 /// messages); lookups go through hash maps, so that a file with many names stays linear.
@@ -145,6 +146,7 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
     let actors_node = top.take("actors");
     let expect_node = top.take("expect");
     let divergence_node = top.take("divergence");
+    let faults_node = top.take("faults");
     top.finish(&TOP_KEYS, sink);
 
     let resources = resources_node.map(|r| resources::parse(r, sink)).unwrap_or_default();
@@ -179,6 +181,7 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
     let backends = backends_node.and_then(|b| backend_list(b, sink));
     let expect = expect_node.map(|e| expect::parse(e, &known, sink)).unwrap_or_default();
     let divergences = divergence_node.map(|d| divergence::parse(d, expect_node, &known, sink)).unwrap_or_default();
+    let faults = faults_node.and_then(|f| faults::parse(f, &expect, &known, sink));
     let mut scenario = Scenario {
         name,
         path: path.to_path_buf(),
@@ -190,6 +193,7 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
         actors,
         expect,
         divergences: Vec::new(),
+        faults,
     };
     divergence::check(&scenario, &divergences, sink);
     scenario.divergences = divergences.into_iter().map(|d| d.divergence).collect();

@@ -121,7 +121,7 @@ fn unknown_keys_are_errors_not_ignored() {
     assert_eq!(
         e,
         [
-            "t.toml:1:1: unknown key `titel` in the scenario; expected `title`, `chapter`, `timeout_ms`, `backends`, `resources`, `actors`, `expect` or `divergence`",
+            "t.toml:1:1: unknown key `titel` in the scenario; expected `title`, `chapter`, `timeout_ms`, `backends`, `resources`, `actors`, `expect`, `divergence` or `faults`",
             "t.toml:3:26: unknown key `timeout_ms` in a step; expected `print` or `expect`",
         ]
     );
@@ -196,6 +196,7 @@ fn max_concurrent_bounds_pools_or_the_started_actors() {
     assert_eq!(e, ["t.toml:4:23: unknown pool `actors`; pools defined: none"]);
 }
 
+mod faults;
 mod v2_expect;
 mod v2_resources;
 mod v2_steps;
