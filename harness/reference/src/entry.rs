@@ -157,7 +157,7 @@ pub fn dispatch(registry: Registry) {
 /// program, say); a name is looked up in them in order.
 ///
 /// A command line with the child flag is not trusted: the child runs only what arrives
-/// through the boot channel its parent made (see `run_spawned_child`).
+/// through the boot channel its parent made (see the crate's platform notes).
 pub fn dispatch_all(registries: &[Registry]) {
     let _ = REGISTRY.set(registries.to_vec());
     let mut args = std::env::args_os().skip(1);

@@ -34,6 +34,15 @@
 //! - Handles reach a spawned child by inheritance: on Unix the listed descriptors lose
 //!   close-on-exec in the child only; on Windows they are made inheritable for the one spawn
 //!   that needs them (our spawns are serialized so that no other child inherits them).
+//! - A spawned child trusts nothing on its command line but the number of its boot channel,
+//!   through which the parent sends what to run: on Unix a socket pair whose maker the kernel
+//!   names (on Linux the child refuses one its parent did not make), on Windows a pipe. Every
+//!   handle it adopts must be open, not stdio (nor, on Unix, a device or directory), and listed
+//!   once.
+//! - [`wait`] over several processes blocks on each child's pidfd on Linux (its status pipe on
+//!   older kernels and macOS) and on the process handles on Windows.
+//! - A [`Pool`] started by fork (Unix) forks its workers from a fork server, a small process
+//!   spawned once per program ([`start_fork_server`] starts it early).
 
 mod codec;
 mod deadline;

@@ -67,7 +67,8 @@ impl Judgement {
             && let Some(e) = &self.expected
             && !snapshots::same(e, &self.trace)
         {
-            out.push(format!("trace differs from {}:\n{}", self.file.display(), diff(e, &self.trace)));
+            let diff = snapshots::Diff::new(&self.file.display().to_string(), e, &self.trace);
+            out.push(format!("trace differs from {}:\n{}", self.file.display(), diff.plain("    ")));
         }
         out
     }
@@ -203,21 +204,6 @@ fn notes(j: &Judgement) -> Vec<String> {
         out.push(format!("no snapshot at {} yet", j.file.display()));
     }
     out
-}
-
-/// A short line diff (expected `-`, got `+`), enough to see where two traces part.
-pub fn diff(expected: &str, got: &str) -> String {
-    let e: Vec<&str> = expected.trim_matches('\n').lines().collect();
-    let g: Vec<&str> = got.trim_matches('\n').lines().collect();
-    let first = e.iter().zip(&g).take_while(|(a, b)| a == b).count();
-    let mut out = Vec::new();
-    for line in e.iter().skip(first).take(12) {
-        out.push(format!("    - {line}"));
-    }
-    for line in g.iter().skip(first).take(12) {
-        out.push(format!("    + {line}"));
-    }
-    format!("    (first difference at line {} of the trace)\n{}", first + 1, out.join("\n"))
 }
 
 /// Per-implementation snapshots (`NAME@FAMILY.IMPL.snap`, in `dir` and its subfolders) that no

@@ -9,10 +9,15 @@ pub mod implementation;
 pub mod matrix;
 pub mod os;
 pub mod outcome;
+pub mod results;
 pub mod run;
+pub mod select;
+pub mod session;
 pub mod snapshots;
 pub mod supervise;
+pub mod timeline;
 pub mod tool;
+pub mod workspace;
 
 /// Entry points this program's children may run: actors started as processes, pool tasks.
 pub static REGISTRY: procthread::Registry = &[&exec::ACTOR_ENTRY, &exec::TASK, &exec::SERVE];

@@ -476,8 +476,8 @@ steps = [ { sleep_ms = 120000 } ]
         let tmp = tempfile::tempdir().expect("tempdir");
         let mark = format!("{}-{:?}", std::process::id(), Instant::now());
         let mut cmd = std::process::Command::new(harness());
-        cmd.arg("--dir").arg(scenarios.path()).arg("--snapshots").arg(scenarios.path());
-        cmd.args(["run", "--backend", "spawn"]).env("TMPDIR", tmp.path()).env("TEMP", tmp.path()).env(MARK, &mark);
+        cmd.arg("run").arg("--dir").arg(scenarios.path()).arg("--snapshots").arg(scenarios.path());
+        cmd.args(["--backend", "spawn"]).env("TMPDIR", tmp.path()).env("TEMP", tmp.path()).env(MARK, &mark);
         cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
@@ -592,7 +592,8 @@ fn a_supervisor_removes_only_a_runs_temp_dir() {
         cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null());
         cmd.status().expect("supervise")
     };
-    assert!(supervise(&["--dir".as_ref(), keep.path().as_os_str()]).success());
+    // `--dir` is no option of `supervise` (nor global any more): refused, nothing removed.
+    assert_eq!(supervise(&["--dir".as_ref(), keep.path().as_os_str()]).code(), Some(2));
     let mut cmd = std::process::Command::new(harness());
     cmd.args(["supervise", "--timeout-ms", "60000", "--parent", "1", "--run-dir"]).arg(keep.path());
     cmd.arg("--").arg(harness()).args(["tool", "exit", "0"]).stdin(std::process::Stdio::null());

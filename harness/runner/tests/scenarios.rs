@@ -197,13 +197,14 @@ fn run_beside_invalid() -> Result<(), Failed> {
     std::fs::write(dir.join("good.toml"), "[actors.main]\nsteps = [ { print = \"hi\" } ]\n")?;
     std::fs::write(dir.join("broken.toml"), "[actors.main]\nsteps = [ { prnt = \"hi\" } ]\n")?;
     let out = Command::new(harness())
-        .arg("--dir")
+        .args(["run", "--dir"])
         .arg(&dir)
         .arg("--snapshots")
         .arg(dir.join("snapshots"))
-        .args(["run", "--scenario", "good", "--backend", "thread"])
+        .args(["--scenario", "good", "--backend", "thread", "--accept-new"])
+        .env_remove("CI")
         .output()?;
-    let all = Command::new(harness()).arg("--dir").arg(&dir).args(["run", "--backend", "thread"]).output()?;
+    let all = Command::new(harness()).args(["run", "--dir"]).arg(&dir).args(["--backend", "thread"]).output()?;
     let _ = std::fs::remove_dir_all(&dir);
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     if !out.status.success() || !stdout.contains("good") || stderr.contains("broken") {

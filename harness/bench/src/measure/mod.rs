@@ -162,7 +162,9 @@ pub fn measure(id: &str, quick: bool) -> Result<Vec<RawSeries>, String> {
         "lock.contended" => {
             let per = if quick { 20_000 } else { 100_000 };
             let (mut r, mut f, mut pf, mut ps) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            for _ in 0..b.samples {
+            // Fifteen rounds at most: four contended runs each, two of them starting processes
+            // (31 rounds took over the measurement's 5 minutes on a machine loaded to 15).
+            for _ in 0..b.samples.min(15) {
                 // Processes first in each round: fork wants no other thread running.
                 if cfg!(unix) {
                     pf.push(w::shared_lock_contended(StartMethod::Fork, per));

@@ -122,13 +122,36 @@ impl Worker {
 
 static NEXT_WORKER: AtomicUsize = AtomicUsize::new(1);
 
-/// Starts `n` workers for a new pool (those made by the fork server are asked for together).
-pub(crate) fn start_workers(cfg: &Config, n: usize) -> Vec<Result<Worker, PoolError>> {
+/// Workers being started for a new pool: spawned ones are started already; those of the fork
+/// server are asked for together, and come when [`finish`](Self::finish) reads the answers.
+pub(crate) enum Starting {
+    Ready(Vec<Result<Worker, PoolError>>),
+    #[cfg(unix)]
+    Served(super::fork_server::Pending, Vec<(PipeReader, PipeWriter)>),
+}
+
+impl Starting {
+    pub(crate) fn finish(self) -> Vec<Result<Worker, PoolError>> {
+        match self {
+            Starting::Ready(workers) => workers,
+            #[cfg(unix)]
+            Starting::Served(pending, ours) => pending
+                .collect()
+                .into_iter()
+                .zip(ours)
+                .map(|(s, (reader, writer))| s.map(|s| Worker::new(WorkerProc::Served(s), reader, writer)))
+                .collect(),
+        }
+    }
+}
+
+/// Starts `n` workers for a new pool (see [`Starting`]).
+pub(crate) fn start_workers(cfg: &Config, n: usize) -> Starting {
     #[cfg(unix)]
     if cfg.method == StartMethod::Fork {
-        return start_served(cfg, n);
+        return request_served(cfg, n);
     }
-    (0..n).map(|_| start_worker(cfg)).collect()
+    Starting::Ready((0..n).map(|_| start_worker(cfg)).collect())
 }
 
 fn worker_name() -> String {
@@ -143,7 +166,7 @@ fn start_error(e: io::Error) -> PoolError {
 pub(crate) fn start_worker(cfg: &Config) -> Result<Worker, PoolError> {
     #[cfg(unix)]
     if cfg.method == StartMethod::Fork {
-        return start_served(cfg, 1).pop().unwrap_or(Err(PoolError::WorkerStart("no worker".into())));
+        return request_served(cfg, 1).finish().pop().unwrap_or(Err(PoolError::WorkerStart("no worker".into())));
     }
     if !cfg.method.is_available() {
         return Err(PoolError::WorkerStart(format!(
@@ -161,7 +184,7 @@ pub(crate) fn start_worker(cfg: &Config) -> Result<Worker, PoolError> {
 }
 
 #[cfg(unix)]
-fn start_served(cfg: &Config, n: usize) -> Vec<Result<Worker, PoolError>> {
+fn request_served(cfg: &Config, n: usize) -> Starting {
     use super::fork_server::{self, Order};
     let mut orders = Vec::with_capacity(n);
     let mut ours = Vec::with_capacity(n);
@@ -174,16 +197,11 @@ fn start_served(cfg: &Config, n: usize) -> Vec<Result<Worker, PoolError>> {
             }
             Err(e) => {
                 let reason = e.to_string();
-                return (0..n).map(|_| Err(PoolError::WorkerStart(reason.clone()))).collect();
+                return Starting::Ready((0..n).map(|_| Err(PoolError::WorkerStart(reason.clone()))).collect());
             }
         }
     }
-    let served = fork_server::start_workers(orders, cfg.init.as_ref(), cfg.limit);
-    served
-        .into_iter()
-        .zip(ours)
-        .map(|(s, (reader, writer))| s.map(|s| Worker::new(WorkerProc::Served(s), reader, writer)))
-        .collect()
+    Starting::Served(fork_server::request_workers(orders, cfg.init.as_ref(), cfg.limit), ours)
 }
 
 /// What a pool shares with its feeders.

@@ -524,11 +524,18 @@ pub(crate) struct Order {
     pub(crate) writer: PipeWriter,
 }
 
-/// Asks the server for several workers at once, then collects the answers.
-pub(crate) fn start_workers(orders: Vec<Order>, init: Option<&Init>, limit: usize) -> Vec<Result<Served, PoolError>> {
+/// Requests sent to the server, whose answers are still to be read.
+pub(crate) struct Pending {
+    client: Option<Arc<Client>>,
+    ids: Vec<Result<u64, PoolError>>,
+}
+
+/// Asks the server for several workers at once; [`Pending::collect`] reads the answers, so the
+/// caller can do something else (start its threads) while the server forks.
+pub(crate) fn request_workers(orders: Vec<Order>, init: Option<&Init>, limit: usize) -> Pending {
     let client = match client() {
         Ok(c) => c,
-        Err(e) => return orders.iter().map(|_| Err(e.clone())).collect(),
+        Err(e) => return Pending { client: None, ids: orders.iter().map(|_| Err(e.clone())).collect() },
     };
     // Our stdio as it is now, where it is open: the worker writes where we write.
     let stdio: Vec<Option<BorrowedFd<'_>>> = (0..3)
@@ -541,7 +548,7 @@ pub(crate) fn start_workers(orders: Vec<Order>, init: Option<&Init>, limit: usiz
         .collect();
     let present = [stdio[0].is_some(), stdio[1].is_some(), stdio[2].is_some()];
     let batch = orders.len();
-    let ids: Vec<Result<u64, PoolError>> = orders
+    let ids = orders
         .into_iter()
         .map(|order| {
             let id = client.next_id.fetch_add(1, Ordering::Relaxed);
@@ -551,16 +558,25 @@ pub(crate) fn start_workers(orders: Vec<Order>, init: Option<&Init>, limit: usiz
             client.send(&msg, &fds).map(|()| id).map_err(|e| PoolError::WorkerStart(format!("fork server: {e}")))
         })
         .collect();
-    ids.into_iter()
-        .map(|id| {
-            let id = id?;
-            match client.wait_for(ANSWER_TIMEOUT, |inbox| inbox.forked.remove(&id)) {
-                Some(Ok(pid)) => Ok(Served { pid, client: client.clone() }),
-                Some(Err(reason)) => Err(PoolError::WorkerStart(format!("fork server: {reason}"))),
-                None => Err(PoolError::WorkerStart("the fork server did not answer".into())),
-            }
-        })
-        .collect()
+    Pending { client: Some(client), ids }
+}
+
+impl Pending {
+    /// The workers, in the order asked for.
+    pub(crate) fn collect(self) -> Vec<Result<Served, PoolError>> {
+        let Pending { client, ids } = self;
+        ids.into_iter()
+            .map(|id| {
+                let id = id?;
+                let client = client.as_ref().ok_or_else(|| PoolError::WorkerStart("no fork server".into()))?;
+                match client.wait_for(ANSWER_TIMEOUT, |inbox| inbox.forked.remove(&id)) {
+                    Some(Ok(pid)) => Ok(Served { pid, client: client.clone() }),
+                    Some(Err(reason)) => Err(PoolError::WorkerStart(format!("fork server: {reason}"))),
+                    None => Err(PoolError::WorkerStart("the fork server did not answer".into())),
+                }
+            })
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for Client {

@@ -85,45 +85,51 @@ impl PoolBuilder {
             )));
         }
         let init = self.init.transpose()?;
+        let n = self.processes;
         let cfg = Config { method: self.method, limit: self.limit, maxtasks: self.maxtasks, init };
-        let workers = start_all(&cfg, self.processes)?;
-        let slots = workers.iter().map(|w| Mutex::new(Some(w.proc()))).collect();
+        let starting = feeder::start_workers(&cfg, n);
+        let slots = (0..n).map(|_| Mutex::new(None)).collect();
         let shared = Arc::new(Shared { jobs: Jobs::new(), slots, cfg });
-        let mut feeders = Vec::with_capacity(workers.len());
-        for (slot, w) in workers.into_iter().enumerate() {
+        // The feeder threads start while the workers are made (the fork server forks meanwhile);
+        // each receives its worker once all are there.
+        let mut feeders = Vec::with_capacity(n);
+        let mut handoffs = Vec::with_capacity(n);
+        let mut thread_error = None;
+        for slot in 0..n {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Worker>(1);
             let shared2 = shared.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("pool-feeder-{}", slot + 1))
-                .spawn(move || feeder::feed(&shared2, slot, w));
+            let spawned = std::thread::Builder::new().name(format!("pool-feeder-{}", slot + 1)).spawn(move || {
+                if let Ok(w) = rx.recv() {
+                    feeder::feed(&shared2, slot, w);
+                }
+            });
             match spawned {
-                Ok(h) => feeders.push(h),
+                Ok(h) => {
+                    feeders.push(h);
+                    handoffs.push(tx);
+                }
                 Err(e) => {
-                    let mut pool = Pool { shared, feeders, size: self.processes };
-                    pool.terminate();
-                    let _ = pool.join();
-                    return Err(PoolError::WorkerStart(format!("cannot start a feeder thread: {e}")));
+                    thread_error = Some(PoolError::WorkerStart(format!("cannot start a feeder thread: {e}")));
+                    break;
                 }
             }
         }
-        Ok(Pool { shared, feeders, size: self.processes })
-    }
-}
-
-fn start_all(cfg: &Config, n: usize) -> Result<Vec<Worker>, PoolError> {
-    let started = feeder::start_workers(cfg, n);
-    if started.iter().all(Result::is_ok) {
-        return Ok(started.into_iter().flatten().collect());
-    }
-    let mut first_error = None;
-    for w in started {
-        match w {
-            Ok(w) => w.abandon(),
-            Err(e) => {
-                first_error.get_or_insert(e);
+        let workers = starting.finish();
+        let failure = thread_error.or_else(|| workers.iter().find_map(|w| w.as_ref().err().cloned()));
+        if let Some(e) = failure {
+            drop(handoffs); // the feeders see no worker coming and return
+            feeders.into_iter().for_each(|f| drop(f.join()));
+            workers.into_iter().flatten().for_each(Worker::abandon);
+            return Err(e);
+        }
+        for (slot, (w, tx)) in workers.into_iter().flatten().zip(handoffs).enumerate() {
+            *feeder::lock(&shared.slots[slot]) = Some(w.proc());
+            if let Err(std::sync::mpsc::SendError(w)) = tx.send(w) {
+                w.abandon();
             }
         }
+        Ok(Pool { shared, feeders, size: n })
     }
-    Err(first_error.unwrap_or(PoolError::WorkerStart("no worker".into())))
 }
 
 /// A pool of worker processes running registered [`Task`]s.

@@ -2,6 +2,8 @@
 //! spawned child dispatches to its entry first thing, and runs its tests on the main thread so
 //! that forking happens from a single-threaded process (nextest runs each test in its own process).
 
+#[cfg(unix)]
+mod fork_server;
 mod hardening;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -144,6 +146,9 @@ fn tool_argv(args: &[&str]) -> Vec<String> {
 }
 
 fn main() {
+    #[cfg(unix)]
+    procthread::dispatch_all(&[REGISTRY, hardening::REGISTRY, fork_server::REGISTRY]);
+    #[cfg(not(unix))]
     procthread::dispatch_all(&[REGISTRY, hardening::REGISTRY]);
     let argv: Vec<String> = std::env::args().collect();
     if argv.get(1).map(String::as_str) == Some(TOOL_FLAG) {
@@ -174,6 +179,18 @@ fn main() {
         }
     }
     trials.push(Trial::test("forged_child_flag_is_refused", hardening::forged_child_flag_is_refused));
+    #[cfg(unix)]
+    trials.push(Trial::test(
+        "pool_by_fork_from_a_multithreaded_parent",
+        fork_server::pool_by_fork_from_a_multithreaded_parent,
+    ));
+    #[cfg(target_os = "linux")]
+    for method in [StartMethod::Fork, StartMethod::Spawn] {
+        trials.push(Trial::test(
+            format!("killed_program_takes_its_fork_server_and_workers_along::{}", method.as_str()),
+            move || fork_server::killed_program_takes_its_fork_server_and_workers_along(method),
+        ));
+    }
     #[cfg(target_os = "linux")]
     trials.push(Trial::test("forged_boot_channels_are_refused", hardening::forged_boot_channels_are_refused));
     trials.push(Trial::test("manager_master_and_worker_processes", manager_master_and_worker_processes));

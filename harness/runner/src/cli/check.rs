@@ -1,0 +1,31 @@
+//! `harness check`: validate scenario files, every problem with its file:line:col.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::args::ScenarioDir;
+
+/// Validate scenario files (all of them by default); exits non-zero on any error.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Files to check [default: every scenario of --dir].
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    paths: ScenarioDir,
+}
+
+pub fn main(args: Args) -> Result<ExitCode> {
+    let files = if args.files.is_empty() { procthread_scenario::discover(&args.paths.dir())? } else { args.files };
+    let mut bad = 0;
+    for f in &files {
+        if let Err(e) = procthread_scenario::load(f) {
+            eprintln!("{e}");
+            bad += 1;
+        }
+    }
+    println!("{} file(s) checked, {bad} invalid", files.len());
+    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

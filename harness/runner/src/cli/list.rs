@@ -1,0 +1,35 @@
+//! `harness list`: every scenario, and each backend's status with the reason.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use procthread_scenario::{Applicability, Implementation, applicability};
+
+use super::args::{ScenarioDir, load_all};
+
+/// List scenarios and the backends each runs on (with the reason where one does not).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    paths: ScenarioDir,
+}
+
+pub fn main(args: Args) -> Result<ExitCode> {
+    for s in load_all(&args.paths.dir(), |_| true)? {
+        println!("{}  ({})", s.name, s.title);
+        for (b, a) in applicability(&s, cfg!(unix)) {
+            let status = match a {
+                Applicability::Runs => "runs".to_string(),
+                Applicability::SkippedOnThisOs(why) => format!("skipped here: {why}"),
+                Applicability::NotApplicable(why) => format!("n/a: {why}"),
+            };
+            println!("  {:<13} {status}", b.as_str());
+            if !status.starts_with("n/a")
+                && let Some(d) = s.divergence(Implementation::Cpython, b)
+            {
+                println!("  {:<13}   cpython diverges: {} ({})", "", d.reason, d.source);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
