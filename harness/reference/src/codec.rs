@@ -22,6 +22,11 @@ pub(crate) const MAX_DEPTH: usize = 128;
 
 /// Appends the encoding of `value` to `out`.
 pub(crate) fn encode_into<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), ChannelError> {
+    encode_to(out, value)
+}
+
+/// Writes the encoding of `value` to `out`.
+pub(crate) fn encode_to<W: std::io::Write, T: Serialize + ?Sized>(out: W, value: &T) -> Result<(), ChannelError> {
     let mut ser = rmp_serde::Serializer::new(out).with_struct_map();
     value.serialize(&mut ser).map_err(|e| ChannelError::Codec(CodecError::Encode(e)))
 }

@@ -41,11 +41,20 @@ pub(crate) fn write_message(mut w: impl Write, body: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads one message into `body` (cleared first). EOF before the first byte is
+/// Reads one message into `body` (made exactly its size). EOF before the first byte is
 /// [`ChannelError::Eof`]; EOF inside a message is [`ChannelError::Truncated`]; a message over
 /// `limit` is read and discarded, then refused with [`ChannelError::TooLarge`].
-pub(crate) fn read_message(mut r: impl Read, limit: usize, body: &mut Vec<u8>) -> Result<(), ChannelError> {
+pub(crate) fn read_message(r: impl Read, limit: usize, body: &mut Vec<u8>) -> Result<(), ChannelError> {
     body.clear();
+    let size = read_message_reusing(r, limit, body)?;
+    body.truncate(size);
+    Ok(())
+}
+
+/// [`read_message`] into the first bytes of `buf`, returning the message's size. `buf` only
+/// grows (its bytes past the message are left as they were), so a buffer kept between
+/// messages is neither reallocated nor cleared for each.
+pub(crate) fn read_message_reusing(mut r: impl Read, limit: usize, buf: &mut Vec<u8>) -> Result<usize, ChannelError> {
     let mut head = [0u8; HEADER];
     let got = read_full(&mut r, &mut head)?;
     if got == 0 {
@@ -62,12 +71,14 @@ pub(crate) fn read_message(mut r: impl Read, limit: usize, body: &mut Vec<u8>) -
         }
         return Err(ChannelError::TooLarge { size, limit });
     }
-    body.reserve_exact(size);
-    let got = (&mut r).take(size as u64).read_to_end(body)?;
+    if buf.len() < size {
+        buf.resize(size, 0);
+    }
+    let got = read_full(&mut r, &mut buf[..size])?;
     if got < size {
         return Err(ChannelError::Truncated { expected: size, got });
     }
-    Ok(())
+    Ok(size)
 }
 
 /// Reads and drops `size` bytes in bounded pieces; returns how many arrived before EOF.

@@ -1,6 +1,8 @@
 //! `Pipe`: two connected ends carrying serde values, like the chapter's `multiprocessing.Pipe`.
 
 pub(crate) mod frame;
+mod reused;
+mod send;
 
 use std::io::{self, PipeReader, PipeWriter};
 use std::time::Duration;
@@ -13,6 +15,7 @@ use crate::faultpoint::{self, Point};
 use crate::framing::DEFAULT_MAX_MESSAGE;
 use crate::token::{Adopted, Exported};
 use crate::{codec, deadline, os};
+use reused::Reused;
 
 /// One end of a [`pipe`]. It can be kept, moved to a thread, or passed to a [`Process`](crate::Process)
 /// as (part of) its arguments: the child then owns it, and the parent's copy is closed when the
@@ -40,26 +43,29 @@ pub struct PipeEnd {
     reader: Option<PipeReader>,
     writer: Option<PipeWriter>,
     limit: usize,
+    /// Kept between messages: the small pieces `send` gathers, the bodies `recv` decodes.
+    sending: Reused,
+    receiving: Reused,
 }
 
 /// Two connected duplex ends: what one sends, the other receives.
 pub fn pipe() -> io::Result<(PipeEnd, PipeEnd)> {
     let (r1, w1) = os::message_pipe()?;
     let (r2, w2) = os::message_pipe()?;
-    let a = PipeEnd { reader: Some(r1), writer: Some(w2), limit: DEFAULT_MAX_MESSAGE };
-    let b = PipeEnd { reader: Some(r2), writer: Some(w1), limit: DEFAULT_MAX_MESSAGE };
-    Ok((a, b))
+    Ok((PipeEnd::new(Some(r1), Some(w2)), PipeEnd::new(Some(r2), Some(w1))))
 }
 
 /// A one-way pipe: `(receiving end, sending end)`, the order of CPython's `Pipe(duplex=False)`.
 pub fn pipe_oneway() -> io::Result<(PipeEnd, PipeEnd)> {
     let (r, w) = os::message_pipe()?;
-    let rx = PipeEnd { reader: Some(r), writer: None, limit: DEFAULT_MAX_MESSAGE };
-    let tx = PipeEnd { reader: None, writer: Some(w), limit: DEFAULT_MAX_MESSAGE };
-    Ok((rx, tx))
+    Ok((PipeEnd::new(Some(r), None), PipeEnd::new(None, Some(w))))
 }
 
 impl PipeEnd {
+    fn new(reader: Option<PipeReader>, writer: Option<PipeWriter>) -> PipeEnd {
+        PipeEnd { reader, writer, limit: DEFAULT_MAX_MESSAGE, sending: Reused::default(), receiving: Reused::default() }
+    }
+
     /// Sets the largest message this end sends or accepts (default [`DEFAULT_MAX_MESSAGE`]).
     pub fn with_limit(mut self, limit: usize) -> Self {
         self.limit = limit;
@@ -84,11 +90,9 @@ impl PipeEnd {
     /// Another handle on the same end (the OS handles duplicated), for another thread or
     /// process. The peer sees end-of-file only once every copy is closed.
     pub fn try_clone(&self) -> io::Result<PipeEnd> {
-        Ok(PipeEnd {
-            reader: self.reader.as_ref().map(PipeReader::try_clone).transpose()?,
-            writer: self.writer.as_ref().map(PipeWriter::try_clone).transpose()?,
-            limit: self.limit,
-        })
+        let reader = self.reader.as_ref().map(PipeReader::try_clone).transpose()?;
+        let writer = self.writer.as_ref().map(PipeWriter::try_clone).transpose()?;
+        Ok(PipeEnd::new(reader, writer).with_limit(self.limit))
     }
 
     /// Closes this end (dropping it does the same).
@@ -97,12 +101,9 @@ impl PipeEnd {
     /// Sends one value. A value over the limit once encoded is refused whole: nothing is written.
     pub fn send<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), ChannelError> {
         let writer = self.writer()?;
-        let mut body = Vec::new();
-        codec::encode_into(&mut body, value)?;
-        frame::check_size(body.len(), self.limit)?;
-        faultpoint::hit(Point::PipeSendBegin);
+        // `send_value` hits `pipe.send.begin` once the value is within its limit.
         let writer = faultpoint::split_write(writer, Point::PipeSendHalf);
-        Ok(frame::write_message(writer, &body)?)
+        self.sending.with(|buf| send::send_value(writer, buf, value, self.limit))
     }
 
     /// Sends `buf[offset..offset + size]` (`size` `None`: to the end) as one raw message, as
@@ -126,8 +127,11 @@ impl PipeEnd {
 
     /// Receives one value, waiting as long as it takes; EOF once the peer is closed.
     pub fn recv<T: DeserializeOwned>(&self) -> Result<T, ChannelError> {
-        let body = self.recv_bytes(None)?;
-        codec::decode(&body)
+        let reader = faultpoint::split_read(self.reader()?, Point::PipeRecvHalf);
+        self.receiving.with(|buf| {
+            let size = frame::read_message_reusing(reader, self.limit, buf)?;
+            codec::decode(&buf[..size])
+        })
     }
 
     /// Receives one value, or [`ChannelError::Empty`] if none arrives within `timeout`
@@ -225,11 +229,8 @@ impl Serialize for PipeEnd {
 impl<'de> Deserialize<'de> for PipeEnd {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let w = WireIn::deserialize(d)?;
-        Ok(PipeEnd {
-            reader: w.r.map(|h| PipeReader::from(h.0)),
-            writer: w.w.map(|h| PipeWriter::from(h.0)),
-            limit: w.limit,
-        })
+        let end = PipeEnd::new(w.r.map(|h| PipeReader::from(h.0)), w.w.map(|h| PipeWriter::from(h.0)));
+        Ok(end.with_limit(w.limit))
     }
 }
 

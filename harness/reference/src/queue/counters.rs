@@ -3,9 +3,10 @@
 //! [`JoinableQueue`](super::JoinableQueue)'s `join`). Waiting is on the words themselves
 //! (`os::Parker`: a futex on Linux), and a waker makes a system call only when someone waits.
 //!
-//! A process killed between counting an item and writing it (or between reading one and
-//! counting it) leaves the count one off, as CPython's semaphore does: `qsize` is a snapshot
-//! anyway, and a bounded queue then holds one item fewer (or more).
+//! A process killed between counting an item and committing it to the ring (or between taking
+//! one and counting it), or killed with items in its feeder's backlog, leaves the count that
+//! many too high, as CPython's semaphore does: `qsize` is a snapshot anyway, and a bounded
+//! queue then holds that many items fewer.
 
 use std::io;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -94,9 +95,12 @@ impl Counters {
     pub(crate) fn taken(&self) {
         let w = &*self.words;
         let _ = w.items.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-        w.taken_seq.fetch_add(1, Ordering::SeqCst);
-        if w.put_waiters.load(Ordering::SeqCst) > 0 {
-            self.parker.unpark(&w.taken_seq, u32::MAX);
+        // A waiter counts itself before its last look at `items`: either it sees the new count
+        // or we see it here (both SeqCst), so the sequence moves only when someone sleeps.
+        let sleepers = w.put_waiters.load(Ordering::SeqCst);
+        if sleepers > 0 {
+            w.taken_seq.fetch_add(1, Ordering::SeqCst);
+            self.parker.unpark(&w.taken_seq, sleepers);
         }
     }
 
@@ -111,8 +115,11 @@ impl Counters {
             Err(_) => false,
             Ok(1) => {
                 w.done_seq.fetch_add(1, Ordering::SeqCst);
-                if w.join_waiters.load(Ordering::SeqCst) > 0 {
-                    self.parker.unpark(&w.done_seq, u32::MAX);
+                // As many as sleep: on Windows each wake is a unit of a kernel semaphore, and
+                // spare units would make later parks return at once.
+                let sleepers = w.join_waiters.load(Ordering::SeqCst);
+                if sleepers > 0 {
+                    self.parker.unpark(&w.done_seq, sleepers);
                 }
                 true
             }

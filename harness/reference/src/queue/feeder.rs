@@ -1,13 +1,16 @@
-//! What makes `put` on an unbounded queue never wait: a frame that cannot be written at once
-//! (the pipe is full, or another writer holds the lock) joins this process's backlog for the
+//! What makes `put` on an unbounded queue never wait: a message that cannot be written at once
+//! (the ring is full, or another writer holds the lock) joins this process's backlog for the
 //! queue, and a feeder thread, started on demand, writes the backlog in order, in batches, and
 //! ends when it is empty (so a process that is done putting is single-threaded again and can
 //! fork). As in CPython, the feeder is joined when the process exits: by dropping the last
-//! handle of the queue in the process, and on Unix at `exit` (an `atexit` handler), unless
-//! [`cancel_join_thread`](super::Queue::cancel_join_thread) was called.
+//! handle of the queue in the process, and at `exit` (an `atexit` handler; on Windows only
+//! when `main` returns), unless [`cancel_join_thread`](super::Queue::cancel_join_thread) was
+//! called.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, Weak};
+
+use serde::Serialize;
 
 use super::channel::Channel;
 use crate::error::ChannelError;
@@ -25,6 +28,8 @@ struct State {
     /// whose backlog and thread are not its own.
     pid: u32,
     backlog: VecDeque<Vec<u8>>,
+    /// Messages the feeder took from the backlog and is writing.
+    writing: usize,
     /// A feeder thread is writing (or about to).
     running: bool,
     cancelled: bool,
@@ -35,11 +40,36 @@ struct State {
 impl Feeder {
     fn state(&self) -> MutexGuard<'_, State> {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let me = std::process::id();
+        let me = crate::os::current_pid();
         if s.pid != me {
             *s = State { pid: me, ..State::default() };
         }
         s
+    }
+
+    /// Writes `value` into the ring now if nothing of this process waits before it and that
+    /// needs no waiting (encoded in place, no copy), else encodes it and queues it for the
+    /// feeder (see [`put`](Self::put)).
+    pub(crate) fn put_value<T: Serialize + ?Sized>(
+        &self,
+        chan: &Arc<Channel>,
+        me: &Arc<Feeder>,
+        value: &T,
+    ) -> Result<(), ChannelError> {
+        // Checked, then released before the value's `Serialize` runs (it may put again). A
+        // put of another thread may slip in between: threads' puts have no order anyway, and
+        // this thread's own earlier values are either in the ring or keep the feeder running.
+        if self.idle() && chan.try_send_value(value)? {
+            return Ok(());
+        }
+        let frame = chan.encode(value)?;
+        self.put(chan, me, frame)
+    }
+
+    /// Nothing of this process is waiting to be written, and no error to report.
+    fn idle(&self) -> bool {
+        let s = self.state();
+        !s.running && s.backlog.is_empty() && s.error.is_none()
     }
 
     /// Writes `frame` now if it can, else queues it for the feeder (started if needed).
@@ -77,17 +107,20 @@ impl Feeder {
                     self.drained.notify_all();
                     return;
                 }
+                s.writing = s.backlog.len();
                 s.backlog.drain(..).collect()
             };
             let frames: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
-            if let Err(e) = chan.send_all(&frames) {
-                let mut s = self.state();
+            let sent = chan.send_all(&frames);
+            let mut s = self.state();
+            s.writing = 0;
+            if let Err(e) = sent {
                 s.error.get_or_insert(e.to_string());
             }
         }
     }
 
-    /// Waits until everything this process put is in the pipe (unless cancelled).
+    /// Waits until everything this process put is in the ring (unless cancelled).
     pub(crate) fn flush(&self) {
         let mut s = self.state();
         while (s.running || !s.backlog.is_empty()) && !s.cancelled {
@@ -100,9 +133,11 @@ impl Feeder {
         self.drained.notify_all();
     }
 
-    /// Frames waiting in this process's backlog.
-    pub(crate) fn backlog(&self) -> usize {
-        self.state().backlog.len()
+    /// Messages this process put that are not in the ring yet: in the backlog, or being
+    /// written by the feeder.
+    pub(crate) fn pending(&self) -> usize {
+        let s = self.state();
+        s.backlog.len() + s.writing
     }
 }
 
@@ -119,7 +154,6 @@ fn register_for_exit(feeder: &Arc<Feeder>) {
     at_exit_once();
 }
 
-#[cfg(unix)]
 fn at_exit_once() {
     static ONCE: Once = Once::new();
     extern "C" fn flush_all() {
@@ -131,15 +165,21 @@ fn at_exit_once() {
             f.flush();
         }
     }
-    // SAFETY: `flush_all` is a plain function that stays valid for the life of the process.
-    ONCE.call_once(|| unsafe {
-        libc::atexit(flush_all);
-    });
+    ONCE.call_once(|| c_atexit(flush_all));
 }
 
-/// Windows: `std::process::exit` ends other threads before any handler could run; a queue's
-/// `put` never hands frames to a feeder there (see the queue's documentation).
-#[cfg(not(unix))]
-fn at_exit_once() {
-    let _ = Once::new;
+/// The C runtime's `atexit`: its handlers run in `exit` (returning from `main`,
+/// `std::process::exit` on Unix), while the other threads still run. On Windows,
+/// `std::process::exit` ends the other threads and skips these handlers, so only a return
+/// from `main` (or dropping the queue) flushes there.
+fn c_atexit(f: extern "C" fn()) {
+    #[cfg(unix)]
+    use libc::atexit;
+    #[cfg(windows)]
+    unsafe extern "C" {
+        fn atexit(f: extern "C" fn()) -> i32;
+    }
+    // SAFETY: `f` is a plain function that stays valid for the life of the process; atexit
+    // only records it.
+    unsafe { atexit(f) };
 }

@@ -1,11 +1,16 @@
 //! `Queue`: a FIFO of serde values shared by any number of producer and consumer threads and
 //! processes, like the chapter's `multiprocessing.Queue`.
 
+mod bell;
 mod channel;
 mod counters;
 mod feeder;
 mod joinable;
+mod receive;
+mod ring;
+mod send;
 mod simple;
+mod spin;
 
 pub use joinable::JoinableQueue;
 pub use simple::SimpleQueue;
@@ -24,26 +29,45 @@ use crate::{codec, deadline};
 use channel::Channel;
 use feeder::Feeder;
 
-/// A multi-producer, multi-consumer FIFO over one OS pipe, with CPython's semantics.
+/// A multi-producer, multi-consumer FIFO with CPython's semantics, carried in a ring buffer in
+/// shared memory.
 ///
 /// Clone it to share it between threads; pass it (or a clone) in a [`Process`](crate::Process)'s
 /// arguments to share it with a child. Values travel in the binary encoding of
-/// the crate's codec (MessagePack), one frame each: two `put`s never interleave, and one frame is read whole
-/// by one consumer. Each producer's values arrive in the order it put them.
+/// the crate's codec (MessagePack), one message each: two `put`s never interleave, and one
+/// message is taken whole by one consumer. Each producer's values arrive in the order it put them.
+///
+/// # How it is made
+/// Messages sit in a ring of [`buffer_size`](Self::buffer_size) bytes (2 MiB) of shared
+/// memory, with a writer lock and a reader lock ([robust](crate::shared) mutexes: a holder that
+/// dies hands them on). A writer copies a message in and only then publishes it; a reader
+/// decodes it and only then frees its room; a sleeping reader or writer is woken by a futex on
+/// Linux. So while the other side is awake, `put` and `get` make no system call at all.
+/// A message larger than the ring streams through it in pieces (see "A process killed").
 ///
 /// # `put` never waits
-/// As in CPython, [`put`](Self::put) on a queue returns at once: the value is written to the
-/// pipe there and then when the pipe has room and nothing of this process is waiting before
-/// it, and otherwise joins a backlog that a feeder thread of this process writes in order (in
+/// As in CPython, [`put`](Self::put) on a queue returns at once: the value goes into the ring
+/// there and then when the ring has room and nothing of this process is waiting before it,
+/// and otherwise joins a backlog that a feeder thread of this process writes in order (in
 /// batches), started when needed and ended when the backlog is empty. So "put everything, then
 /// get it all" works in one thread. The feeder is joined, so that nothing put is lost, when the
-/// process drops its last handle of the queue and (Unix) when it exits through `exit` (returning
-/// from `main`, [`std::process::exit`]); [`cancel_join_thread`](Self::cancel_join_thread) lifts
-/// that wait, at the price of losing what is still in the backlog. As in CPython, a process
-/// that exits holding a backlog that nobody reads therefore waits at exit.
+/// process drops its last handle of the queue and when it exits through `exit` (returning from
+/// `main`; on Unix also [`std::process::exit`], which on Windows ends the feeder without
+/// waiting); [`cancel_join_thread`](Self::cancel_join_thread) lifts that wait, at the price of
+/// losing what is still in the backlog. As in CPython, a process that exits holding a backlog
+/// that nobody reads therefore waits at exit.
 ///
-/// On Windows, anonymous pipes have no non-blocking writes: `put` writes itself into a pipe
-/// with a 1 MiB buffer, and waits while that is full.
+/// # A process killed
+/// A process killed (SIGKILL) anywhere in `put` or `get` leaves the queue usable by the
+/// others, and no message is ever delivered torn: a message whose copy into the ring was not
+/// finished is never seen, and one whose reader died before it was decoded is taken by the
+/// next reader. What a killed process loses: the message it was writing, its feeder's
+/// backlog (as in CPython), and the message it had taken but not yet returned from `get`. A
+/// message larger than the ring is written and read in pieces: the reader drops the pieces
+/// of one whose writer died, and a reader killed in the middle of one loses that message.
+/// `get` never waits past its timeout, with one exception: a reader in the middle of such a
+/// large message waits for its remaining pieces while their writer is alive, and checks that
+/// it is every 50 ms.
 ///
 /// # Limits
 /// A value is refused whole ([`ChannelError::TooLarge`]) when its encoding is over the limit
@@ -55,6 +79,12 @@ use feeder::Feeder;
 /// [`close`](Self::close) ends this process's use of the queue (for every clone in the
 /// process): later `put`s and `get`s are [`ChannelError::Closed`], and the feeder finishes
 /// writing the backlog; [`join_thread`](Self::join_thread) waits for that.
+///
+/// # Platforms
+/// macOS has no futex that other processes can wake: a sleeping reader or writer there looks
+/// at the ring again after a pause growing to 2 ms, so a wake-up can take that long, and the
+/// locks are pid words polled the same way. On Windows every lock, unlock, sleep and wake-up
+/// is a system call on a kernel object (the ring itself is plain shared memory).
 #[derive(Debug, Clone)]
 pub struct Queue {
     inner: Arc<Inner>,
@@ -68,7 +98,7 @@ struct Inner {
 }
 
 impl Drop for Inner {
-    /// The last handle in this process: what it put reaches the pipe first (CPython joins the
+    /// The last handle in this process: what it put reaches the ring first (CPython joins the
     /// feeder at exit).
     fn drop(&mut self) {
         self.feeder.flush();
@@ -94,6 +124,14 @@ impl Queue {
     /// [`with_maxsize`](Self::with_maxsize) and [`with_limit`](Self::with_limit) together.
     pub fn with_maxsize_and_limit(maxsize: usize, limit: usize) -> io::Result<Queue> {
         Ok(Self::from_channel(Channel::new(limit, maxsize)?))
+    }
+
+    /// A queue whose ring holds `bytes` bytes of messages (rounded up to a multiple of 8, at
+    /// least 4 KiB; the default is 2 MiB). Pages of the ring take memory once used, so a
+    /// smaller ring suits many queues of small messages; a larger one lets larger messages
+    /// travel whole (an encoded value larger than the ring streams through it in pieces).
+    pub fn with_buffer_size(bytes: usize) -> io::Result<Queue> {
+        Ok(Self::from_channel(Channel::with_capacity(DEFAULT_MAX_MESSAGE, 0, bytes)?))
     }
 
     /// The bound given to [`with_maxsize`](Self::with_maxsize) (0: unbounded).
@@ -144,12 +182,11 @@ impl Queue {
     fn put_within<T: Serialize + ?Sized>(&self, value: &T, timeout: Option<Duration>) -> Result<(), ChannelError> {
         self.check_open()?;
         let chan = &self.inner.chan;
-        let frame = chan.encode(value)?;
         let deadline = timeout.and_then(deadline::after);
         if let counters::Room::Full = chan.counters.reserve(chan.maxsize, deadline) {
             return Err(ChannelError::Full { maxsize: chan.maxsize });
         }
-        self.inner.feeder.put(chan, &self.inner.feeder, frame).inspect_err(|_| chan.counters.unreserve())
+        self.inner.feeder.put_value(chan, &self.inner.feeder, value).inspect_err(|_| chan.counters.unreserve())
     }
 
     /// Takes the oldest value, waiting as long as it takes.
@@ -172,18 +209,17 @@ impl Queue {
     fn get_within<T: DeserializeOwned>(&self, timeout: Option<Duration>) -> Result<T, ChannelError> {
         self.check_open()?;
         let deadline = timeout.and_then(deadline::after);
-        let mut body = Vec::new();
-        if !self.inner.chan.recv(deadline, &mut body)? {
-            return Err(ChannelError::Empty(timeout.unwrap_or_default()));
+        match self.inner.chan.recv(deadline, codec::decode)? {
+            Some(value) => Ok(value),
+            None => Err(ChannelError::Empty(timeout.unwrap_or_default())),
         }
-        codec::decode(&body)
     }
 
     /// Whether the queue looks empty right now (another process may put or get the next
-    /// moment, as CPython warns). Values still in this process's backlog do not count.
+    /// moment, as CPython warns). Values still in this process's backlog count as not empty.
     pub fn empty(&self) -> Result<bool, ChannelError> {
         self.check_open()?;
-        Ok(self.inner.chan.is_empty()? && self.inner.feeder.backlog() == 0)
+        Ok(self.inner.chan.is_empty() && self.inner.feeder.pending() == 0)
     }
 
     /// Ends this process's use of the queue: `put` and `get` are [`ChannelError::Closed`] from
@@ -206,8 +242,21 @@ impl Queue {
         Ok(())
     }
 
+    /// Values this process put that are not in the shared ring yet: waiting in its feeder's
+    /// backlog or being written by the feeder. Zero means everything this process put is in
+    /// the ring (or taken), where its death cannot lose it.
+    pub fn pending(&self) -> usize {
+        self.inner.feeder.pending()
+    }
+
+    /// Bytes of the ring the queue's messages travel through: an encoded value larger than
+    /// this streams through in pieces.
+    pub fn buffer_size(&self) -> usize {
+        self.inner.chan.capacity()
+    }
+
     /// Lets this process drop the queue and exit without waiting for its feeder: values still
-    /// in the backlog (put while the pipe was full) may then be lost. Use it where nobody will
+    /// in the backlog (put while the ring was full) may then be lost. Use it where nobody will
     /// read them, so that exiting does not wait for ever.
     pub fn cancel_join_thread(&self) {
         self.inner.feeder.cancel_join();
@@ -353,6 +402,25 @@ mod tests {
         assert_eq!((q.get::<i32>().expect("get"), q.get::<i32>().expect("get")), (2, 3));
         assert_eq!(q.qsize(), 0);
         assert!(matches!(q.put_timeout(&4, Duration::MAX), Ok(())));
+    }
+
+    /// A value whose `Serialize` puts on the same queue: the inner `put` runs while the outer
+    /// one holds the write lock (encoding in place), and goes to the feeder instead of
+    /// deadlocking.
+    #[test]
+    fn a_value_that_puts_while_being_serialized_does_not_deadlock() {
+        struct Nested(Queue);
+        impl Serialize for Nested {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                self.0.put("inner").map_err(serde::ser::Error::custom)?;
+                s.serialize_str("outer")
+            }
+        }
+        let q = Queue::new().expect("queue");
+        q.put(&Nested(q.clone())).expect("put");
+        let mut got = [q.get::<String>().expect("get"), q.get::<String>().expect("get")];
+        got.sort();
+        assert_eq!(got, ["inner", "outer"]);
     }
 
     #[test]

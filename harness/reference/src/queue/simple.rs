@@ -13,8 +13,8 @@ use crate::error::ChannelError;
 use crate::framing::DEFAULT_MAX_MESSAGE;
 
 /// A FIFO shared by threads and processes like a [`Queue`](super::Queue), but `put` writes to
-/// the pipe itself (waiting while the pipe is full), as CPython's `SimpleQueue`: no background
-/// thread, nothing to join, nothing lost at exit once `put` returned.
+/// the ring itself (waiting while the ring is full), as CPython's `SimpleQueue` writes to its
+/// pipe: no background thread, nothing to join, nothing lost at exit once `put` returned.
 #[derive(Debug, Clone)]
 pub struct SimpleQueue {
     chan: Arc<Channel>,
@@ -28,22 +28,27 @@ impl SimpleQueue {
 
     pub fn put<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), ChannelError> {
         self.check_open()?;
-        let frame = self.chan.encode(value)?;
         self.chan.counters.reserve(0, None);
-        self.chan.send_all(&[&frame]).inspect_err(|_| self.chan.counters.unreserve())
+        let sent = match self.chan.try_send_value(value) {
+            Ok(true) => Ok(()),
+            Ok(false) => self.chan.encode(value).and_then(|frame| self.chan.send_all(&[&frame])),
+            Err(e) => Err(e),
+        };
+        sent.inspect_err(|_| self.chan.counters.unreserve())
     }
 
     pub fn get<T: DeserializeOwned>(&self) -> Result<T, ChannelError> {
         self.check_open()?;
-        let mut body = Vec::new();
-        self.chan.recv(None, &mut body)?;
-        codec::decode(&body)
+        match self.chan.recv(None, codec::decode)? {
+            Some(value) => Ok(value),
+            None => Err(ChannelError::Corrupt("a get without a deadline came back empty".into())),
+        }
     }
 
-    /// Whether nothing is waiting in the pipe right now.
+    /// Whether nothing is waiting in the ring right now.
     pub fn empty(&self) -> Result<bool, ChannelError> {
         self.check_open()?;
-        Ok(self.chan.is_empty()?)
+        Ok(self.chan.is_empty())
     }
 
     /// Ends this process's use of the queue: `put`, `get` and `empty` are then

@@ -132,6 +132,12 @@ pub fn cases() -> Vec<Case> {
             Run::Once(test_closed_queue_put_get_exceptions),
         ),
         case(
+            "_TestQueue",
+            "test_queue_feeder_donot_stop_onexc",
+            "a value that cannot be encoded: the queue goes on (the next value arrives), and with a maxsize of 1 it takes no room",
+            Run::Once(test_queue_feeder_donot_stop_onexc),
+        ),
+        case(
             "_TestConnection",
             "test_connection",
             "an echo child: send/recv, send_bytes/recv_bytes, recv_bytes_into at an offset, BufferTooShort carrying the message, poll timing, a 16 MiB message, EOF",
@@ -184,6 +190,11 @@ pub fn cases() -> Vec<Case> {
         if c.test == "test_qsize" {
             c.difference =
                 Some("CPython raises NotImplementedError on macOS; the count here is in shared memory on every OS");
+        }
+        if c.test == "test_queue_feeder_donot_stop_onexc" {
+            c.difference = Some(
+                "CPython's feeder thread prints the pickling error and drops the value; here `put` encodes the value itself and returns the error (`ChannelError::Codec`)",
+            );
         }
         if c.test == "test_boundaries" {
             c.difference = Some("CPython's child polls for 5 s after a 2 s pause; here 2 s, the parent writes at once");
@@ -323,6 +334,30 @@ fn test_closed_queue_put_get_exceptions() -> Result<(), Failed> {
     q.close();
     check(matches!(q.put("foo"), Err(ChannelError::Closed)), "put on a closed queue")?;
     check(matches!(q.get::<String>(), Err(ChannelError::Closed)), "get on a closed queue")?;
+    Ok(())
+}
+
+/// A value whose encoding fails, as CPython's object whose `__reduce__` raises.
+struct NotSerializable;
+
+impl serde::Serialize for NotSerializable {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("this value cannot be serialized"))
+    }
+}
+
+fn test_queue_feeder_donot_stop_onexc() -> Result<(), Failed> {
+    let q = Queue::new()?;
+    check(matches!(q.put(&NotSerializable), Err(ChannelError::Codec(_))), "the value is refused at put")?;
+    q.put(&true)?;
+    check(q.get_timeout::<bool>(LONG)?, "the next value arrives")?;
+    // The refused value must not keep its place in a bounded queue's count.
+    let q = Queue::with_maxsize(1)?;
+    check(q.put(&NotSerializable).is_err(), "refused in a bounded queue too")?;
+    q.put(&true)?;
+    check_eq(q.qsize(), 1, "qsize after the refused value and one put")?;
+    check(q.get_timeout::<bool>(LONG)?, "the value arrives")?;
+    check(q.empty()?, "empty afterwards")?;
     Ok(())
 }
 
