@@ -36,10 +36,32 @@ pub enum Point {
     /// bytes of a message read (its header, or part of it), the rest not yet.
     #[serde(rename = "pipe.recv.half")]
     PipeRecvHalf,
+    /// [`Queue::put`](crate::Queue::put) (and `put_timeout`, `put_nowait`): the queue open,
+    /// nothing of the value counted, encoded or written yet.
+    #[serde(rename = "queue.put.begin")]
+    QueuePutBegin,
+    /// A message's record copied into the queue's ring under the write lock, not yet committed
+    /// (readers cannot see it): in the putting thread when the ring has room at once, else in
+    /// its feeder thread; `SimpleQueue::put` too. For a message larger than the ring, its
+    /// first piece.
+    #[serde(rename = "queue.put.half")]
+    QueuePutHalf,
+    /// [`Queue::get`](crate::Queue::get) (and its variants, `SimpleQueue` and
+    /// `JoinableQueue` too): a whole message found and decoded under the read lock, not yet
+    /// released from the ring (a reader killed here leaves it to the next reader).
+    #[serde(rename = "queue.get.half")]
+    QueueGetHalf,
 }
 
 impl Point {
-    pub const ALL: [Point; 3] = [Point::PipeSendBegin, Point::PipeSendHalf, Point::PipeRecvHalf];
+    pub const ALL: [Point; 6] = [
+        Point::PipeSendBegin,
+        Point::PipeSendHalf,
+        Point::PipeRecvHalf,
+        Point::QueuePutBegin,
+        Point::QueuePutHalf,
+        Point::QueueGetHalf,
+    ];
 
     /// The point's stable name: `pipe.send.half`.
     pub fn name(self) -> &'static str {
@@ -47,6 +69,9 @@ impl Point {
             Point::PipeSendBegin => "pipe.send.begin",
             Point::PipeSendHalf => "pipe.send.half",
             Point::PipeRecvHalf => "pipe.recv.half",
+            Point::QueuePutBegin => "queue.put.begin",
+            Point::QueuePutHalf => "queue.put.half",
+            Point::QueueGetHalf => "queue.get.half",
         }
     }
 

@@ -64,6 +64,9 @@ pub fn main(
         let mut text = human::line(&r.cell, &name, 1, 1);
         if let Some(plan) = &r.plan {
             text.push_str(&format!("\n      {plan}"));
+            if !r.fired && r.cell.status != Status::Skipped {
+                text.push_str("\n      (its point was not reached: judged as a normal run)");
+            }
         }
         let replay = session::replay_command(&r.cell.scenario, r.cell.backend, r.job.seed);
         let replay = format!("{replay}{}", paths.as_options());

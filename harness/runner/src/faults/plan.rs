@@ -16,7 +16,7 @@ use super::expand::{self, Instance, Ops};
 
 /// The version of the drawing below: part of every fingerprint (a new version may draw other
 /// plans from the same seeds).
-pub const PLAN_VERSION: u32 = 1;
+pub const PLAN_VERSION: u32 = 2;
 
 /// One fault: what `harness run --faults SEED` injects, and what the verdict judges against.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,7 +91,9 @@ fn points(family: PointFamily, ops: &Ops) -> Vec<(Point, u64)> {
         PointFamily::Pipe => {
             vec![(Point::PipeSendBegin, ops.sends), (Point::PipeSendHalf, ops.sends), (Point::PipeRecvHalf, ops.recvs)]
         }
-        PointFamily::Queue => Vec::new(),
+        PointFamily::Queue => {
+            vec![(Point::QueuePutBegin, ops.puts), (Point::QueuePutHalf, ops.puts), (Point::QueueGetHalf, ops.gets)]
+        }
     }
 }
 
@@ -264,8 +266,8 @@ survives = ["no_duplicates"]
         let mut d = Draw::new(0);
         assert_eq!([d.next(), d.next()], [0xe220_a839_7b1d_cdaf, 0x6e78_9e6a_a1b9_65f4]);
         let p = plan(&parse(QUEUE), Backend::Spawn, 7).expect("plan");
-        assert_eq!(PLAN_VERSION, 1);
-        assert_eq!(p.to_string(), "delay 175 ms `prod-a` before its step 2  [plan d9a6d413e75a91ed]");
+        assert_eq!(PLAN_VERSION, 2);
+        assert_eq!(p.to_string(), "delay 175 ms `prod-a` before its step 2  [plan d9a2d413e756a916]");
     }
 
     #[test]
@@ -281,14 +283,18 @@ survives = ["no_duplicates"]
                 At::Point { point, .. } => point.name().to_string(),
             })
             .collect();
-        assert_eq!(points, BTreeSet::from(["step".into(), "pipe.send.begin".into(), "pipe.send.half".into()]));
+        let expected = ["step", "pipe.send.begin", "pipe.send.half", "queue.put.begin", "queue.put.half"];
+        assert_eq!(points, expected.into_iter().map(String::from).collect::<BTreeSet<String>>());
         assert!(plans.iter().any(|p| p.action == Action::Kill));
         for p in &plans {
             match (p.target.as_str(), p.at) {
                 ("s", At::Step { nth }) => assert!((1..=2).contains(&nth)),
                 ("s", At::Point { nth, .. }) => assert!((1..=2).contains(&nth)),
                 (_, At::Step { nth }) => assert!((1..=5).contains(&nth), "repeat and its four puts"),
-                (t, at) => panic!("{t} has no pipe operation, drawn at {at}"),
+                (_, At::Point { point: Point::QueuePutBegin | Point::QueuePutHalf, nth }) => {
+                    assert!((1..=4).contains(&nth), "its four puts")
+                }
+                (t, at) => panic!("{t} has no pipe operation and gets nothing, drawn at {at}"),
             }
             if let Action::Delay { ms } = p.action {
                 assert!((1..=250).contains(&ms));

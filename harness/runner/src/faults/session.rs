@@ -30,6 +30,8 @@ pub struct FaultJob {
 pub struct FaultRun {
     pub job: FaultJob,
     pub plan: Option<Plan>,
+    /// Whether the fault fired (a run that never reached its point is judged as a normal run).
+    pub fired: bool,
     pub cell: Cell,
 }
 
@@ -65,7 +67,7 @@ pub fn run_one(harness: &Path, scenario: &Scenario, job: &FaultJob) -> FaultRun 
         details: Vec::new(),
         divergence: None,
     };
-    let done = |cell, plan| FaultRun { job: job.clone(), plan, cell };
+    let done = |cell, plan| FaultRun { job: job.clone(), plan, fired: false, cell };
     if let Applicability::SkippedOnThisOs(why) | Applicability::NotApplicable(why) = &job.applies {
         cell.details.push(why.clone());
         return done(cell, None);
@@ -96,6 +98,7 @@ pub fn run_one(harness: &Path, scenario: &Scenario, job: &FaultJob) -> FaultRun 
         }
     };
     let v = verdict::judge(scenario, job.backend, &record, &plan);
+    let fired = verdict::hit(&record).is_some();
     if v.passed() {
         cell.status = Status::Pass;
         cell.details = v.checks;
@@ -106,7 +109,7 @@ pub fn run_one(harness: &Path, scenario: &Scenario, job: &FaultJob) -> FaultRun 
             cell.details.push(format!("executor stderr (end):\n{}", record.stderr_tail.trim_end()));
         }
     }
-    done(cell, Some(plan))
+    FaultRun { fired, ..done(cell, Some(plan)) }
 }
 
 /// Makes the jobs `jobs_at_once` at a time, calling `report` on this thread as each ends;
