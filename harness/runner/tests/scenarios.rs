@@ -82,7 +82,7 @@ fn main() {
 /// Elements of the language the CPython executor (`harness/cpython/`) does not implement yet: a
 /// scenario that uses one has its `::cpython` trials ignored, with the elements named. Whoever
 /// implements an element there removes it here (and reviews the snapshots that then run).
-const CPYTHON_LACKS: &[&str] = &["key:until_value", "value:product"];
+const CPYTHON_LACKS: &[&str] = &[];
 
 /// `scenario::NAME::BACKEND::cpython`: ignored where the backend or Python is missing (except
 /// that a missing Python fails under CI), and where the scenario uses what CPython's executor

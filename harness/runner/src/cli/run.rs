@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -15,7 +15,7 @@ use procthread_harness::select::{Expr, Filter};
 use procthread_harness::session::{self, Counts, Options, Plan};
 use procthread_scenario::Implementation;
 
-use super::args::{BackendArg, Color, ImplArg, Paths, load_all, shell_word};
+use super::args::{BackendArg, Color, ImplArg, Paths, load_all, name_under, shell_word};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -40,7 +40,8 @@ exact for the others. Every filter given must accept a run for it to be made.";
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
-    /// Run only scenarios whose name contains one of these [default: every scenario].
+    /// Run only scenarios whose name contains one of these, or the scenario of a file given by
+    /// its path (`scenarios/pipe.toml`) [default: every scenario].
     #[arg(value_name = "PATTERN")]
     patterns: Vec<String>,
     /// Run only what this filter expression accepts (see below).
@@ -122,15 +123,20 @@ pub fn main(args: Args) -> Result<ExitCode> {
         ([], None) => vec![Implementation::Reference],
         (some, _) => some.iter().flat_map(|i| i.implementations()).collect(),
     };
+    // A file given by path is its scenario, by exact name.
+    let is_file = |p: &String| p.ends_with(".toml") || Path::new(p).is_file();
+    let (files, patterns): (Vec<String>, Vec<String>) = args.patterns.iter().cloned().partition(is_file);
+    let mut names = args.scenarios.clone();
+    names.extend(files.iter().map(|f| name_under(&dir, Path::new(f))));
     let filter = Filter {
-        patterns: args.patterns.clone(),
-        names: args.scenarios.clone(),
+        patterns,
+        names: names.clone(),
         backends: args.backends.iter().map(|&b| b.into()).collect(),
         implementations,
         expr,
     };
     let scenarios = load_all(&dir, |name| filter.may_accept(name))?;
-    for name in &args.scenarios {
+    for name in &names {
         if !scenarios.iter().any(|s| s.name == *name) {
             bail!("no scenario `{name}` in {}", dir.display());
         }
@@ -206,7 +212,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     }
     if args.format == Format::Json {
         let doc = json::document(&plan, &finished, &orphans, rounds, jobs, elapsed);
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&doc)?)?;
     }
     Ok(if totals.failures() == 0 && orphans.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::backend::Backend;
-use crate::diag::{Diagnostic, Diagnostics, LineIndex, Sink, line_col, one_of};
+use crate::diag::{Diagnostic, Diagnostics, LineIndex, Sink, did_you_mean, line_col, shown};
 use crate::model::{ActorDef, DEFAULT_TIMEOUT, MAIN, NamePattern, Resource, ResourceKind, Scenario};
 use crate::tree::{self, Node, Sp};
 
@@ -112,6 +112,10 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Scenario, Diagnostics> {
         Err(e) => {
             let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
             let (line, column) = line_col(valid, valid.len());
+            // The line as far as it can be read, the byte that cannot shown as U+FFFD.
+            let lossy = String::from_utf8_lossy(bytes);
+            let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
+            let (source_line, span) = shown(&lossy, line_start, valid.len()..valid.len() + 1);
             let byte = bytes.get(e.valid_up_to()).copied().unwrap_or_default();
             let message = match e.error_len() {
                 Some(_) => {
@@ -119,7 +123,7 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Scenario, Diagnostics> {
                 }
                 None => "the file is not valid UTF-8: it ends in the middle of a character".to_string(),
             };
-            Err(Diagnostics(vec![Diagnostic { file: path.to_path_buf(), line, column, message }]))
+            Err(Diagnostics(vec![Diagnostic { file: path.to_path_buf(), line, column, message, source_line, span }]))
         }
     }
 }
@@ -227,7 +231,11 @@ fn check_pipe_owners(resources: &[Resource], node: Option<&Sp<Node>>, known: &Kn
                     let names: Vec<&str> = known.actors.iter().map(|(n, _)| n.as_str()).collect();
                     sink.error(
                         &span,
-                        format!("pipe `{}`: unknown actor `{owner}`; defined actors: {}", r.name, one_of(&names)),
+                        format!(
+                            "pipe `{}`: unknown actor `{owner}`; {}",
+                            r.name,
+                            did_you_mean(owner, &names, "defined actors:")
+                        ),
                     );
                 }
             }
@@ -243,7 +251,7 @@ fn backend_list(node: &Sp<Node>, sink: &mut Sink<'_>) -> Option<Vec<Backend>> {
             Some(b) => out.push(b),
             None => {
                 let all: Vec<&str> = Backend::ALL.iter().map(|b| b.as_str()).collect();
-                sink.error(&n.span, format!("unknown backend `{}`; expected {}", n.v, one_of(&all)));
+                sink.error(&n.span, format!("unknown backend `{}`; {}", n.v, did_you_mean(&n.v, &all, "expected")));
             }
         }
     }

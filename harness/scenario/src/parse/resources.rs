@@ -1,6 +1,6 @@
 //! The `[resources]` table: one entry per resource, a kind word or a table with `kind`.
 
-use crate::diag::{Sink, one_of};
+use crate::diag::{Sink, did_you_mean, one_of};
 use crate::model::{Resource, ResourceKind, Scope, SyncKind};
 use crate::tree::{Node, Sp};
 
@@ -42,7 +42,7 @@ pub(crate) fn parse(node: &Sp<Node>, sink: &mut Sink<'_>) -> Vec<Resource> {
 }
 
 fn unknown(sink: &mut Sink<'_>, s: &Sp<String>) {
-    sink.error(&s.span, format!("unknown resource kind `{}`; expected {}", s.v, one_of(&KINDS)));
+    sink.error(&s.span, format!("unknown resource kind `{}`; {}", s.v, did_you_mean(&s.v, &KINDS, "expected")));
 }
 
 /// The default scope: queues are `multiprocessing`'s (shared by processes, as in the chapter),

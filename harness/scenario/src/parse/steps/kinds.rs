@@ -1,6 +1,6 @@
 //! Each verb's own keys, read into its [`StepKind`].
 
-use crate::diag::one_of;
+use crate::diag::did_you_mean;
 use crate::model::{
     Crash, InstanceQuery, Int, JoinTarget, QueueQuery, StepKind, SyncKind, SyncQuery, Tasks, ValueExpr,
 };
@@ -183,7 +183,8 @@ impl StepParser<'_, '_, '_> {
                     "segfault" => Crash::Segfault,
                     "kill" => Crash::Kill,
                     other => {
-                        self.sink.error(&how.span, format!("unknown crash `{other}`; expected {}", one_of(&all)));
+                        let hint = did_you_mean(other, &all, "expected");
+                        self.sink.error(&how.span, format!("unknown crash `{other}`; {hint}"));
                         return None;
                     }
                 })

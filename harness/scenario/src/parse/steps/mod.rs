@@ -5,7 +5,7 @@
 mod kinds;
 mod targets;
 
-use crate::diag::{Sink, one_of};
+use crate::diag::{Sink, did_you_mean, one_of};
 use crate::model::{ErrorKind, Int, Step, StepKind};
 use crate::template::Template;
 use crate::tree::{Node, Sp};
@@ -169,7 +169,8 @@ impl StepParser<'_, '_, '_> {
         let found = ErrorKind::parse(&s.v);
         if found.is_none() {
             let words: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
-            self.sink.error(&s.span, format!("unknown error kind `{}`; expected {}", s.v, one_of(&words)));
+            self.sink
+                .error(&s.span, format!("unknown error kind `{}`; {}", s.v, did_you_mean(&s.v, &words, "expected")));
         }
         found
     }
