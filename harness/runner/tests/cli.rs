@@ -176,7 +176,8 @@ fn filters_select_runs_and_junit_and_json_report_them() {
     let names = |out: &Output| -> Vec<String> {
         let mut n: Vec<String> = stdout(out)
             .lines()
-            .filter(|l| l.contains("] scenario::"))
+            // The runs made (a run this OS cannot make, fork on Windows, is a SKIP line).
+            .filter(|l| l.trim_start().starts_with("PASS [") && l.contains("] scenario::"))
             .filter_map(|l| l.split("] ").nth(1).map(str::to_string))
             .collect();
         n.sort();
@@ -400,6 +401,32 @@ fn default_paths_are_the_workspace_s_from_any_folder_of_it() {
     assert!(gate(true).status.success());
     let judged = gate(false);
     assert!(judged.status.success(), "the config found from a subfolder: {}", text(&judged));
+    // A named baseline saved from one folder is found from another: both are the workspace's
+    // target/procthread-baselines/ (unless $CARGO_TARGET_DIR says otherwise).
+    let name = format!("cli-test-{}", std::process::id());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let saved = root.join("target").join("procthread-baselines").join(format!("{name}.json"));
+    let save = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["report", "--render-only", "--out"])
+        .arg(tmp.path())
+        .args(["--save-baseline", &name])
+        .current_dir(&deep)
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("runs");
+    assert!(save.status.success(), "{}", text(&save));
+    let found = saved.is_file();
+    let compare = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["compare", &name])
+        .arg(tmp.path())
+        .current_dir(root.join("harness"))
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("runs");
+    let _ = std::fs::remove_file(&saved);
+    assert!(found, "saved in the workspace's target/: {}", text(&save));
+    assert!(compare.status.success(), "found from another folder: {}", text(&compare));
+
     for sub in ["report", "compare", "gate", "show", "run"] {
         let help = Command::new(env!("CARGO_BIN_EXE_harness")).args([sub, "--help"]).output().expect("runs");
         assert!(stdout(&help).contains("\nExamples:\n  harness "), "{sub} --help: {}", stdout(&help));

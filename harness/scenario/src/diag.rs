@@ -20,7 +20,7 @@ pub struct Diagnostic {
     pub column: usize,
     pub message: String,
     /// The line the problem is on, without its line ending: the whole line, or about
-    /// [`SHOWN`] bytes either side of the problem on a very long one (then with `...` where it
+    /// 160 bytes either side of the problem on a very long one (then with `...` where it
     /// is cut).
     pub source_line: String,
     /// The bytes of `source_line` the problem covers (to the end of the line for a problem that
@@ -110,7 +110,12 @@ impl<'a> Sink<'a> {
     }
 
     pub(crate) fn error(&mut self, span: &Range<usize>, message: impl Into<String>) {
-        let start = span.start.min(self.source.len());
+        // A place worked out inside a string with escapes may fall within a character: the
+        // character's start, so that the line around it can be cut there.
+        let mut start = span.start.min(self.source.len());
+        while !self.source.is_char_boundary(start) {
+            start -= 1;
+        }
         self.found.push((start..span.end.clamp(start, self.source.len()), message.into()));
     }
 
@@ -169,7 +174,7 @@ impl<'a> Sink<'a> {
 
 /// How many bytes of a line are shown either side of a problem, at most: a file may be one
 /// line of megabytes, and a diagnostic stays short (and the cost of each stays bounded).
-pub const SHOWN: usize = 160;
+pub(crate) const SHOWN: usize = 160;
 
 /// The line that starts at `line_start` and holds `span`, cut to about [`SHOWN`] bytes either
 /// side of it, and where `span` falls in what is shown.
@@ -351,6 +356,16 @@ mod tests {
         let blank = one("a = 1\n\n", 6..6);
         assert_eq!(blank.snippet(false), None, "nothing to point at on an empty line");
         assert_eq!(blank.render(false), "f.toml:2:1: wrong");
+    }
+
+    #[test]
+    fn a_place_inside_a_character_is_its_start() {
+        let d = one("x = \"\\té{nosuch}\"\n", 8..9);
+        assert_eq!((d.line, d.column, &d.source_line[d.span.clone()]), (1, 8, "é"));
+        // As a template with an escape before a placeholder places it.
+        let src = "[actors.main]\nsteps = [ { print = \"\\té{nosuch}\" } ]\n";
+        let e = crate::parse_str(Path::new("t.toml"), src).expect_err("unknown placeholder");
+        assert!(e.to_string().starts_with("t.toml:2:24: unknown placeholder `{nosuch}`"), "{e}");
     }
 
     #[test]

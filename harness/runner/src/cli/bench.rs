@@ -33,7 +33,7 @@ pub struct ReportArgs {
     /// A short run (under a minute on 2 cores) instead of the full one.
     #[arg(long)]
     quick: bool,
-    /// Output directory [default: the workspace's `reports/<os>-<arch>`, from any folder of it].
+    /// Output directory [default: the workspace's `reports/OS-ARCH`, from any folder of it].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Only this figure, by id (repeat for several) [default: every figure].
@@ -42,7 +42,8 @@ pub struct ReportArgs {
     /// Measure nothing: re-analyse the raw samples of the directory's report.json and re-render.
     #[arg(long)]
     render_only: bool,
-    /// Also save the report as a named baseline for `compare` (in target/procthread-baselines/).
+    /// Also save the report as a named baseline for `compare` (in the workspace's
+    /// target/procthread-baselines/, or under $CARGO_TARGET_DIR).
     #[arg(long, value_name = "NAME")]
     save_baseline: Option<String>,
 }
@@ -54,7 +55,14 @@ pub fn report(a: ReportArgs) -> Result<ExitCode> {
         only: a.only,
         render_only: a.render_only,
         save_baseline: a.save_baseline,
+        target_dir: Some(target_dir()),
     })
+}
+
+/// The target directory named baselines go under: `$CARGO_TARGET_DIR`, else the workspace's
+/// `target/` (from any folder of it, as cargo's own).
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace::folder("target"), PathBuf::from)
 }
 
 /// The default report folder's name under `reports/`: `<os>-<arch>`.
@@ -78,7 +86,7 @@ pub struct CompareArgs {
 }
 
 pub fn compare(a: CompareArgs) -> Result<ExitCode> {
-    procthread_bench::cli::compare(&a.a, &a.b, a.noise)
+    procthread_bench::cli::compare(&a.a, &a.b, a.noise, Some(&target_dir()))
 }
 
 /// Compare a report with a baseline by ratios and intervals; exit 1 on a significant regression or lost target.
