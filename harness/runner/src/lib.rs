@@ -6,6 +6,7 @@ pub mod conformance;
 pub mod events;
 pub mod exec;
 pub mod faults;
+pub mod hosts;
 pub mod implementation;
 pub mod matrix;
 pub mod os;

@@ -37,6 +37,15 @@ pub fn run_isolated_env(
     let stderr_path = dir.path().join("stderr.txt");
     let mut cmd = executor.command(backend, &events_path, &scenario.path);
     cmd.envs(env.iter().copied());
+    // Hosts of their own are made by the run's supervisor, which reads what to make here.
+    cmd.env_remove(crate::hosts::LAB_ENV).env_remove(crate::hosts::SPEC_ENV);
+    match crate::hosts::placement(scenario).map_err(std::io::Error::other)? {
+        crate::hosts::Placement::Namespaces => {
+            let spec = serde_json::to_string(&crate::hosts::Spec::of(scenario)).map_err(std::io::Error::other)?;
+            cmd.env(crate::hosts::SPEC_ENV, spec);
+        }
+        crate::hosts::Placement::Loopback => {}
+    }
     // The harness binary also contains the run (`harness supervise` on Unix).
     let harness = match executor {
         Executor::Reference { harness } | Executor::Cpython { harness, .. } => harness,

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use procthread_scenario::{Applicability, Implementation, applicability};
+use procthread_scenario::{Applicability, Implementation};
 
 use super::args::{ScenarioDir, load_all};
 
@@ -19,7 +19,10 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     for s in load_all(&args.paths.dir(), |_| true)? {
         writeln!(out, "{}  ({})", s.name, s.title)?;
-        for (b, a) in applicability(&s, cfg!(unix)) {
+        if let Some(note) = procthread_harness::hosts::note(&s) {
+            writeln!(out, "  {note}")?;
+        }
+        for (b, a) in procthread_harness::hosts::applicability(&s) {
             let status = match a {
                 Applicability::Runs => "runs".to_string(),
                 Applicability::SkippedOnThisOs(why) => format!("skipped here: {why}"),

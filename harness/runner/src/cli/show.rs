@@ -138,7 +138,7 @@ fn load(dir: &Path, name: &str) -> Result<Scenario> {
 /// The backend to run on: the one asked for if it applies here (else why not), or the first
 /// that does.
 fn backend(scenario: &Scenario, asked: Option<Backend>) -> Result<Backend> {
-    let all = procthread_scenario::applicability(scenario, cfg!(unix));
+    let all = procthread_harness::hosts::applicability(scenario);
     let runs: Vec<&str> =
         all.iter().filter(|(_, a)| matches!(a, Applicability::Runs)).map(|(b, _)| b.as_str()).collect();
     let Some(asked) = asked else {

@@ -30,7 +30,7 @@ pub struct FaultSpec {
 pub const DEFAULT_DELAY_MS: (u64, u64) = (1, 250);
 
 /// The longest delay a scenario may ask for.
-pub const MAX_DELAY_MS: u64 = 60_000;
+pub const MAX_FAULT_DELAY_MS: u64 = 60_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

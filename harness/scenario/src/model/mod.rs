@@ -5,6 +5,7 @@
 mod elements;
 mod expect;
 mod faults;
+mod hosts;
 mod resource;
 mod step;
 mod value;
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use elements::V2_ELEMENTS;
 pub use expect::*;
 pub use faults::*;
+pub use hosts::*;
 pub use resource::*;
 pub use step::*;
 pub use value::*;
@@ -46,6 +48,9 @@ pub struct Scenario {
     /// What a fault run may do and what must survive it (`[faults]`); none: never run with faults.
     #[serde(default)]
     pub faults: Option<FaultSpec>,
+    /// The hosts its actors run on (`[hosts]`), if it declares any.
+    #[serde(default)]
+    pub hosts: Hosts,
 }
 
 pub const MAIN: &str = "main";

@@ -12,8 +12,8 @@
 
 use crate::diag::{Sink, one_of};
 use crate::model::{
-    DEFAULT_DELAY_MS, ErrorKind, Expectations, FaultAction, FaultSpec, Invariant, MAIN, MAX_DELAY_MS, PointFamily,
-    ResourceKind,
+    DEFAULT_DELAY_MS, ErrorKind, Expectations, FaultAction, FaultSpec, Invariant, MAIN, MAX_FAULT_DELAY_MS,
+    PointFamily, ResourceKind,
 };
 use crate::tree::{Node, Sp};
 
@@ -113,7 +113,7 @@ fn words<T: PartialEq>(
 }
 
 fn delay_range(node: &Sp<Node>, sink: &mut Sink<'_>) -> Option<(u64, u64)> {
-    let max = MAX_DELAY_MS as i64;
+    let max = MAX_FAULT_DELAY_MS as i64;
     let ends: Vec<i64> = match &node.v {
         Node::Int(_) => vec![fields::int(node, "`delay_ms`", 0, max, sink)?; 2],
         Node::Array(items) if items.len() == 2 => {

@@ -6,6 +6,7 @@ mod divergence;
 mod expect;
 mod faults;
 mod fields;
+mod hosts;
 mod instances;
 mod resources;
 mod steps;
@@ -22,8 +23,8 @@ use crate::tree::{self, Node, Sp};
 
 use fields::Fields;
 
-const TOP_KEYS: [&str; 9] =
-    ["title", "chapter", "timeout_ms", "backends", "resources", "actors", "expect", "divergence", "faults"];
+const TOP_KEYS: [&str; 10] =
+    ["title", "chapter", "timeout_ms", "backends", "hosts", "resources", "actors", "expect", "divergence", "faults"];
 
 /// The names a scenario defines, learnt before its steps are read. Lists keep file order (for
 /// messages); lookups go through hash maps, so that a file with many names stays linear.
@@ -41,6 +42,8 @@ pub(crate) struct Known {
     pub(crate) tasks: Vec<NamePattern>,
     /// Instances some `start` or `fork` step names with a template: names made at run time.
     pub(crate) templated: Vec<NamePattern>,
+    /// The declared hosts (`[hosts]`), in file order.
+    pub(crate) hosts: Vec<String>,
 }
 
 impl Known {
@@ -68,6 +71,7 @@ impl Known {
             instances,
             tasks: found.tasks,
             templated: found.templated,
+            hosts: Vec::new(),
         }
     }
 
@@ -151,30 +155,34 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
     let expect_node = top.take("expect");
     let divergence_node = top.take("divergence");
     let faults_node = top.take("faults");
+    let hosts_node = top.take("hosts");
     top.finish(&TOP_KEYS, sink);
 
     let resources = resources_node.map(|r| resources::parse(r, sink)).unwrap_or_default();
+    let declared = hosts_node.map(|h| hosts::parse(h, sink)).unwrap_or_default();
     let Some(actors_node) = actors_node else {
         sink.error(&(0..0), "a scenario needs `[actors.main]`, the actor the run starts with");
         return None;
     };
     let raw_actors = actor_tables(actors_node, sink);
-    if !raw_actors.iter().any(|(n, _, _)| n.v == MAIN) {
+    if !raw_actors.iter().any(|(n, _, _, _)| n.v == MAIN) {
         sink.error(&actors_node.span, "a scenario needs `[actors.main]`, the actor the run starts with");
     }
-    let defined: HashSet<&str> = raw_actors.iter().map(|(n, _, _)| n.v.as_str()).collect();
+    let defined: HashSet<&str> = raw_actors.iter().map(|(n, _, _, _)| n.v.as_str()).collect();
+    let placement = hosts::placement(declared, raw_actors.iter().map(|(n, _, _, h)| (n, *h)), &actors_node.span, sink);
     let lines = LineIndex::new(source);
-    let found = instances::find(raw_actors.iter().filter_map(|(_, _, steps)| *steps), &defined, &lines, sink);
-    let known = Known::new(
+    let found = instances::find(raw_actors.iter().filter_map(|(_, _, steps, _)| *steps), &defined, &lines, sink);
+    let mut known = Known::new(
         lines,
         resources.iter().map(|r| (r.name.clone(), r.kind.clone())).collect(),
-        raw_actors.iter().map(|(n, p, _)| (n.v.clone(), p.clone())).collect(),
+        raw_actors.iter().map(|(n, p, _, _)| (n.v.clone(), p.clone())).collect(),
         found,
     );
+    known.hosts = placement.hosts.iter().map(|h| h.name.clone()).collect();
     check_pipe_owners(&resources, resources_node, &known, sink);
 
     let mut actors = Vec::new();
-    for (name, params, steps) in &raw_actors {
+    for (name, params, steps, _) in &raw_actors {
         let mut parser =
             steps::StepParser { known: &known, scope: values::Scope { params, known: &known }, sink: &mut *sink };
         let steps = steps.map(|s| parser.steps(s, "`steps`")).unwrap_or_default();
@@ -198,13 +206,15 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
         expect,
         divergences: Vec::new(),
         faults,
+        hosts: placement,
     };
     divergence::check(&scenario, &divergences, sink);
     scenario.divergences = divergences.into_iter().map(|d| d.divergence).collect();
     Some(scenario)
 }
 
-type RawActor<'t> = (Sp<String>, Vec<String>, Option<&'t Sp<Node>>);
+/// An actor table: its name, parameters, steps and `host`.
+type RawActor<'t> = (Sp<String>, Vec<String>, Option<&'t Sp<Node>>, Option<&'t Sp<Node>>);
 
 fn actor_tables<'t>(node: &'t Sp<Node>, sink: &mut Sink<'_>) -> Vec<RawActor<'t>> {
     let Some(mut all) = Fields::of(node, "`actors`", sink) else { return Vec::new() };
@@ -213,11 +223,12 @@ fn actor_tables<'t>(node: &'t Sp<Node>, sink: &mut Sink<'_>) -> Vec<RawActor<'t>
         let Some(mut f) = Fields::of(body, format!("actor `{}`", name.v), sink) else { continue };
         let params = f.take("params").and_then(|p| fields::strings(p, "`params`", sink)).unwrap_or_default();
         let steps = f.take("steps");
+        let host = f.take("host");
         if steps.is_none() {
             sink.error(&name.span, format!("actor `{}` needs `steps`", name.v));
         }
-        f.finish(&["params", "steps"], sink);
-        out.push((name.clone(), params.into_iter().map(|p| p.v).collect(), steps));
+        f.finish(&["params", "steps", "host"], sink);
+        out.push((name.clone(), params.into_iter().map(|p| p.v).collect(), steps, host));
     }
     out
 }

@@ -113,7 +113,7 @@ fn mistakes_are_located_and_named() {
             "targets = [\"c\"]\ntolerate = [\"eof\", \"oops\"]\nsurvives = [\"no_torn\"]",
             "t.toml:27:20: unknown `oops` in `tolerate`; expected `eof`, `timeout`, `auth_refused`, `full`, `closed`, \
              `broken`, `not_locked`, `not_owner`, `too_many`, `already_started`, `not_started`, `self_join`, \
-             `not_child`, `task_failed` or `worker_died`",
+             `not_child`, `task_failed`, `worker_died` or `lost`",
         ),
     ];
     for (table, want) in cases {

@@ -51,7 +51,7 @@ fn a_good_scenario_parses_into_the_model() {
     assert_eq!(s.actors[0].name, "main");
     assert_eq!(s.actors[1].params, ["n"]);
     assert!(
-        matches!(&s.actors[0].steps[1].kind, StepKind::Start { actor, name, args } if actor == "child" && name.source == "kid" && args.len() == 1)
+        matches!(&s.actors[0].steps[1].kind, StepKind::Start { actor, name, args, .. } if actor == "child" && name.source == "kid" && args.len() == 1)
     );
     assert_eq!(s.actors[0].steps[1].line, 13);
     assert_eq!(s.actors[0].steps[3].expect, Some(ErrorKind::Timeout));
@@ -197,6 +197,7 @@ fn max_concurrent_bounds_pools_or_the_started_actors() {
 }
 
 mod faults;
+mod hosts;
 mod v2_expect;
 mod v2_resources;
 mod v2_steps;

@@ -28,7 +28,8 @@ impl StepParser<'_, '_, '_> {
                     StepKind::Fork { actor, name }
                 } else {
                     let args = self.args(&actor, f.take("args"), target)?;
-                    StepKind::Start { actor, name, args }
+                    let host = self.start_host(f)?;
+                    StepKind::Start { actor, name, args, host }
                 }
             }
             "join" => {
@@ -189,6 +190,7 @@ impl StepParser<'_, '_, '_> {
                     }
                 })
             }
+            "link" | "cut" | "restore" => self.link_step(verb, target, f)?,
             _ => unreachable!("verb {verb} is in VERBS"),
         })
     }

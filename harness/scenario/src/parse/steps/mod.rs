@@ -3,6 +3,7 @@
 //! verb's own keys are read in [`kinds`], and names are resolved in [`targets`].
 
 mod kinds;
+mod links;
 mod targets;
 
 use crate::diag::{Sink, did_you_mean, one_of};
@@ -17,7 +18,7 @@ use super::values::{self, Scope};
 /// Every verb with the keys it accepts besides itself, `expect`, `equals` and `nondeterministic`.
 pub(crate) const VERBS: &[(&str, &[&str])] = &[
     ("print", &[]),
-    ("start", &["as", "args"]),
+    ("start", &["as", "args", "host"]),
     ("fork", &["as"]),
     ("join", &["timeout_ms"]),
     ("terminate", &[]),
@@ -63,6 +64,9 @@ pub(crate) const VERBS: &[(&str, &[&str])] = &[
     ("serve", &[]),
     ("connect", &["authkey"]),
     ("shutdown", &[]),
+    ("link", &["delay_ms", "loss_percent"]),
+    ("cut", &[]),
+    ("restore", &[]),
     ("exit", &[]),
     ("crash", &[]),
 ];
