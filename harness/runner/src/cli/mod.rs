@@ -10,6 +10,7 @@ mod args;
 mod bench;
 mod check;
 mod exec;
+mod faults;
 mod internal;
 mod list;
 mod run;

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use procthread_harness::conformance::{self, Matrix};
+use procthread_harness::faults::{Seeds, SeedsError};
 use procthread_harness::results::{human, json, junit};
 use procthread_harness::select::{Expr, Filter};
 use procthread_harness::session::{self, Counts, Options, Plan};
@@ -27,6 +28,8 @@ Examples:
   harness run lock --repeat 50 --until-fail      flush out a flake: counts per run at the end
   harness run new-scenario --accept-new          write its missing snapshots (read them!)
   harness run --format json > runs.json          schema 1: cells, tests, summary
+  harness run --faults 0..20                     seeded faults in scenarios with [faults]
+  harness run --faults 7 --scenario faults/queue-producer-killed --backend spawn   replay seed 7
 
 Filter expressions (-E): scenario(M), backend(M), family(M) (threads or processes), impl(M),
 all(), none(); combined with `&` (and), `|` (or, `+`), `-` (and not), `!` (not) and
@@ -79,8 +82,22 @@ pub struct Args {
     /// Colours in the output.
     #[arg(long, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
     color: Color,
+    /// Fault runs instead: in each scenario with a `[faults]` table, kill or delay the actor and
+    /// point each seed chooses (`42`, a range `0..100` with its end excluded, or `random`); the
+    /// same seed replays the same schedule (docs/reliability.md, "Fault injection").
+    #[arg(
+        long,
+        value_name = "SEEDS",
+        value_parser = parse_seeds,
+        conflicts_with_all = ["repeat", "until_fail", "accept_new", "junit", "format"]
+    )]
+    faults: Option<Seeds>,
     #[command(flatten)]
     paths: Paths,
+}
+
+fn parse_seeds(text: &str) -> Result<Seeds, SeedsError> {
+    Seeds::parse(text)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -123,6 +140,10 @@ pub fn main(args: Args) -> Result<ExitCode> {
         if !scenarios.iter().any(|s| s.name == *name) {
             bail!("no scenario `{name}` in {}", dir.display());
         }
+    }
+    if let Some(seeds) = &args.faults {
+        let jobs = args.jobs.map(NonZeroUsize::get);
+        return super::faults::main(seeds, scenarios, &filter, &args.implementations, jobs, &args.paths);
     }
     let everything = filter.patterns.is_empty() && filter.names.is_empty() && filter.expr.is_none();
     let plan = Plan::new(scenarios, &filter);

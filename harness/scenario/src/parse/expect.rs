@@ -119,7 +119,7 @@ fn entries<'t>(node: &'t Sp<Node>, what: &str, sink: &mut Sink<'_>) -> Vec<(&'t 
 
 /// An instance (or pool task) name, or a pattern whose placeholders match any text (`"c{i}"`):
 /// a literal name must be one this scenario can make; a pattern must match one when judged.
-fn pattern(k: &Sp<String>, known: &Known, sink: &mut Sink<'_>) -> Option<NamePattern> {
+pub(crate) fn pattern(k: &Sp<String>, known: &Known, sink: &mut Sink<'_>) -> Option<NamePattern> {
     let t = match Template::parse(&k.v) {
         Ok(t) => t,
         Err(e) => {

@@ -4,6 +4,7 @@
 
 mod divergence;
 mod expect;
+mod faults;
 mod fields;
 mod hosts;
 mod instances;
@@ -22,8 +23,8 @@ use crate::tree::{self, Node, Sp};
 
 use fields::Fields;
 
-const TOP_KEYS: [&str; 9] =
-    ["title", "chapter", "timeout_ms", "backends", "hosts", "resources", "actors", "expect", "divergence"];
+const TOP_KEYS: [&str; 10] =
+    ["title", "chapter", "timeout_ms", "backends", "hosts", "resources", "actors", "expect", "divergence", "faults"];
 
 /// The names a scenario defines, learnt before its steps are read. Lists keep file order (for
 /// messages); lookups go through hash maps, so that a file with many names stays linear.
@@ -153,6 +154,7 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
     let actors_node = top.take("actors");
     let expect_node = top.take("expect");
     let divergence_node = top.take("divergence");
+    let faults_node = top.take("faults");
     let hosts_node = top.take("hosts");
     top.finish(&TOP_KEYS, sink);
 
@@ -191,6 +193,7 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
     let backends = backends_node.and_then(|b| backend_list(b, sink));
     let expect = expect_node.map(|e| expect::parse(e, &known, sink)).unwrap_or_default();
     let divergences = divergence_node.map(|d| divergence::parse(d, expect_node, &known, sink)).unwrap_or_default();
+    let faults = faults_node.and_then(|f| faults::parse(f, &expect, &known, sink));
     let mut scenario = Scenario {
         name,
         path: path.to_path_buf(),
@@ -202,6 +205,7 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
         actors,
         expect,
         divergences: Vec::new(),
+        faults,
         hosts: placement,
     };
     divergence::check(&scenario, &divergences, sink);

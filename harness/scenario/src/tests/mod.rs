@@ -196,6 +196,7 @@ fn max_concurrent_bounds_pools_or_the_started_actors() {
     assert_eq!(e, ["t.toml:4:23: unknown pool `actors`; pools defined: none"]);
 }
 
+mod faults;
 mod hosts;
 mod v2_expect;
 mod v2_resources;

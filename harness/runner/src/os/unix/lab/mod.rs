@@ -1,6 +1,6 @@
 //! The hosts of a run (Linux): a network namespace per host, each with a tun device as its
-//! link, and the link emulator between them ([`wire`]) with its control socket ([`control`]).
-//! The run's supervisor makes one [`Lab`] before it starts the executor and drops it after
+//! link, and the link emulator between them (`wire`) with its control socket (`control`).
+//! The run's supervisor makes one `Lab` before it starts the executor and drops it after
 //! every process of the run is gone. It holds every namespace and device by descriptor only,
 //! so that they vanish with it even if it is killed outright: nothing is named, mounted or
 //! left in the machine's own namespace (`docs/scenarios.md`, "Hosts and links").
