@@ -84,13 +84,10 @@ pub fn cpython_dir() -> PathBuf {
 
 /// Elements of the language (`Scenario::elements`) the CPython executor does not implement: a
 /// scenario that uses one is skipped on CPython, with them named. Whoever implements one in
-/// `harness/cpython/` removes it here (and reviews the snapshots that then run).
-///
-/// Hosts and the `link` step run on CPython as on the reference (`procthread_cpython/hosts.py`
-/// enters each host's namespace); `cut` does not: CPython's `BaseManager` has no peer timeout,
-/// so a call on a cut link waits for TCP to give up (many minutes), not for `peer_timeout_ms`,
-/// and the scenario's `lost` never comes in time.
-pub const CPYTHON_LACKS: &[&str] = &["verb:cut"];
+/// `harness/cpython/` removes it here (and reviews the snapshots that then run). Empty: every
+/// element has a CPython meaning; where CPython behaves otherwise (a cut link, where
+/// `BaseManager` has no peer timeout), the scenario declares the divergence.
+pub const CPYTHON_LACKS: &[&str] = &[];
 
 /// Why `scenario` is not run on CPython (the elements of [`CPYTHON_LACKS`] it uses), if it is.
 pub fn cpython_lacks(scenario: &procthread_scenario::Scenario) -> Option<String> {
@@ -98,14 +95,7 @@ pub fn cpython_lacks(scenario: &procthread_scenario::Scenario) -> Option<String>
     if lacks.is_empty() {
         return None;
     }
-    let mut why = format!("the CPython executor does not implement yet: {}", lacks.join(", "));
-    if lacks.iter().any(|e| e == "verb:cut") {
-        why.push_str(
-            " (CPython's BaseManager has no peer timeout: on a cut link a call waits for TCP to give up, \
-             not for peer_timeout_ms, so `lost` does not come in time)",
-        );
-    }
-    Some(why)
+    Some(format!("the CPython executor does not implement yet: {}", lacks.join(", ")))
 }
 
 /// A Python found to be recent enough.
@@ -197,18 +187,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cpython_runs_hosts_and_lacks_only_the_cut() {
+    fn cpython_runs_every_hosts_scenario() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..").join("scenarios");
-        let load = |name: &str| {
+        for name in ["master-workers", "wrong-key", "slow-link", "cut-link"] {
             let file = dir.join("hosts").join(format!("{name}.toml"));
-            procthread_scenario::load_in(&dir, &file).expect("a scenario of the repository")
-        };
-        for runs in ["master-workers", "wrong-key", "slow-link"] {
-            assert_eq!(cpython_lacks(&load(runs)), None, "{runs}");
+            let scenario = procthread_scenario::load_in(&dir, &file).expect("a scenario of the repository");
+            assert_eq!(cpython_lacks(&scenario), None, "{name}");
         }
-        let cut = cpython_lacks(&load("cut-link")).expect("cut-link cuts a link");
-        assert!(cut.starts_with("the CPython executor does not implement yet: verb:cut (CPython's"), "{cut}");
-        assert!(cut.ends_with("so `lost` does not come in time)"), "{cut}");
     }
 
     #[test]
