@@ -370,8 +370,10 @@ fn kill_a_consumer(method: StartMethod, size: Size, rng: &mut Rng, tally: &mut T
                 killed = true;
             }
         }
-        // The parent takes one now and then before the kill, and everything after it.
-        if killed || rng.below(4) == 0 {
+        // The parent takes one now and then before the kill (once the victim has taken one: on
+        // a loaded machine a child can start after the parent alone took everything, and then
+        // there is nothing left to kill it in), and everything after it.
+        if killed || (!taken_by_victim.is_empty() && rng.below(4) == 0) {
             match parent_get(&q, &mut tally.worst_overshoot)? {
                 Some(m) => {
                     check(m.producer == PARENT, || format!("a message from producer {}", m.producer))?;
