@@ -5,8 +5,9 @@
 //! One test per start method, message size (100 B, 200 KB, and one larger than the queue's
 //! ring, which travels in pieces) and role of the killed process (producer or consumer). Each
 //! runs a few trials under `cargo nextest run`; run the 200 (or more) with
-//! `PROCTHREAD_KILL_TRIALS=200 cargo nextest run -p procthread --test queue_kill`, and replay
-//! a failing trial's random choices with `PROCTHREAD_KILL_SEED=<seed printed>`.
+//! `PROCTHREAD_KILL_TRIALS=200 cargo test -p procthread --test queue_kill` (about 20 minutes on
+//! 2 CPUs, past nextest's per-test limit), and replay a failing trial's random choices with
+//! `PROCTHREAD_KILL_SEED=<seed printed>`.
 //!
 //! This binary has its own `main` (`harness = false`) so that a spawned child dispatches to its
 //! entry first thing, and runs its tests on the main thread so that forking happens from a
