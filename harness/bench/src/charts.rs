@@ -201,13 +201,17 @@ fn lines(f: &Figure, path: &Path) -> Result<()> {
     let unit = f.unit;
     // Message sizes span five orders of magnitude, and so do their times; counts do not.
     let log = f.id == "ipc.size_sweep";
+    // Throughput over a link's delay falls from thousands a second to a few: a log y keeps the
+    // slow end readable (the delays themselves start at 0, so x stays linear).
+    let log_y = f.id == "manager.delay_sweep";
     let id = f.id.clone();
     let x_desc = match f.id.as_str() {
         "ipc.size_sweep" => "message size (log scale)",
         "cpu.split" => "workers",
+        "manager.delay_sweep" => "link delay each way (ms)",
         _ => "threads",
     };
-    let y_desc = format!("{}{}: median, 95% interval", axis_name(unit), if log { " (log scale)" } else { "" });
+    let y_desc = format!("{}{}: median, 95% interval", axis_name(unit), if log || log_y { " (log scale)" } else { "" });
     let mut builder = ChartBuilder::on(&root);
     builder.margin(10).margin_right(20).x_label_area_size(44).y_label_area_size(80);
     let points = |label: &str| -> Vec<(f64, f64, f64, f64)> {
@@ -260,6 +264,15 @@ fn lines(f: &Figure, path: &Path) -> Result<()> {
             .build_cartesian_2d(
                 ticked::<LogCoord<f64>>((x0 / 1.5..x1 * 1.5).log_scale(), xs.clone()),
                 (y0 / 1.3..y1 * 1.3).log_scale(),
+            )
+            .map_err(err)?;
+        draw!(chart);
+    } else if log_y {
+        let span = (x1 - x0).max(1.0);
+        let chart = builder
+            .build_cartesian_2d(
+                ticked::<RangedCoordf64>(x0 - span * 0.08..x1 + span * 0.08, xs.clone()),
+                (y0.max(1e-9) / 1.3..y1.max(1e-9) * 1.3).log_scale(),
             )
             .map_err(err)?;
         draw!(chart);

@@ -2,8 +2,8 @@
 //! binary parses the arguments and calls these).
 //!
 //! Named baselines (`report --save-baseline NAME`) are whole reports, saved as
-//! `<target dir>/procthread-baselines/NAME.json` (the target dir is `$CARGO_TARGET_DIR` or
-//! `target`): local to a checkout, never committed, like criterion's. `compare` takes a name
+//! `<target dir>/procthread-baselines/NAME.json` (the target dir is the caller's, else
+//! `$CARGO_TARGET_DIR`, else `target`; `harness` gives the workspace's): local to a checkout, never committed, like criterion's. `compare` takes a name
 //! there, a report directory, or a `report.json` path on either side. The CI gate's committed
 //! baselines are another thing: `ci/baselines/<os>-<arch>.json`, ratios only.
 
@@ -23,6 +23,9 @@ pub struct ReportArgs {
     pub only: Vec<String>,
     pub render_only: bool,
     pub save_baseline: Option<String>,
+    /// The target directory named baselines go under [default: `$CARGO_TARGET_DIR`, else
+    /// `target`].
+    pub target_dir: Option<PathBuf>,
 }
 
 /// The default output directory: `reports/<os>-<arch>`.
@@ -30,26 +33,28 @@ pub fn default_dir() -> PathBuf {
     PathBuf::from("reports").join(format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH))
 }
 
-/// Where named baselines live.
-pub fn baselines_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
+/// Where named baselines live: under `target_dir` [default: `$CARGO_TARGET_DIR`, else `target`].
+pub fn baselines_dir(target_dir: Option<&Path>) -> PathBuf {
+    let target = target_dir.map(Path::to_path_buf);
+    target
+        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("target"))
         .join("procthread-baselines")
 }
 
-fn baseline_path(name: &str) -> Result<PathBuf> {
+fn baseline_path(name: &str, target_dir: Option<&Path>) -> Result<PathBuf> {
     let ok = !name.is_empty()
         && !name.starts_with('.')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if !ok {
         bail!("baseline name `{name}`: use letters, digits, `-`, `_` and `.` (not first)");
     }
-    Ok(baselines_dir().join(format!("{name}.json")))
+    Ok(baselines_dir(target_dir).join(format!("{name}.json")))
 }
 
 /// A report named on the command line: a `report.json` path, a directory holding one, or the
-/// name of a saved baseline.
-pub fn resolve(arg: &str) -> Result<PathBuf> {
+/// name of a saved baseline (under `target_dir`, as [`baselines_dir`] says).
+pub fn resolve(arg: &str, target_dir: Option<&Path>) -> Result<PathBuf> {
     let path = Path::new(arg);
     if path.is_dir() {
         return Ok(path.join("report.json"));
@@ -57,9 +62,12 @@ pub fn resolve(arg: &str) -> Result<PathBuf> {
     if path.exists() {
         return Ok(path.to_path_buf());
     }
-    let named = baseline_path(arg).ok().filter(|p| p.exists());
+    let named = baseline_path(arg, target_dir).ok().filter(|p| p.exists());
     named.with_context(|| {
-        format!("`{arg}` is neither a report (file or directory) nor a baseline saved in {}", baselines_dir().display())
+        format!(
+            "`{arg}` is neither a report (file or directory) nor a baseline saved in {}",
+            baselines_dir(target_dir).display()
+        )
     })
 }
 
@@ -98,8 +106,9 @@ pub fn report(args: ReportArgs) -> Result<ExitCode> {
     }
     eprintln!("wrote {} files in {}", files.len(), dir.display());
     if let Some(name) = &args.save_baseline {
-        let path = baseline_path(name)?;
-        std::fs::create_dir_all(baselines_dir())?;
+        let target_dir = args.target_dir.as_deref();
+        let path = baseline_path(name, target_dir)?;
+        std::fs::create_dir_all(baselines_dir(target_dir))?;
         std::fs::copy(dir.join("report.json"), &path)?;
         eprintln!("saved baseline `{name}` as {}", path.display());
     }
@@ -141,11 +150,11 @@ pub fn gate(report: &Path, baseline: &Path, config: &Path, summary: Option<PathB
     Ok(if outcome.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-pub fn compare(a: &str, b: &str, noise: f64) -> Result<ExitCode> {
+pub fn compare(a: &str, b: &str, noise: f64, target_dir: Option<&Path>) -> Result<ExitCode> {
     if !(0.0..1.0).contains(&noise) {
         bail!("--noise must be between 0 and 1 (0.02 is 2 %), not {noise}");
     }
-    let (ra, rb) = (read_report(&resolve(a)?)?, read_report(&resolve(b)?)?);
+    let (ra, rb) = (read_report(&resolve(a, target_dir)?)?, read_report(&resolve(b, target_dir)?)?);
     let c = cmp::compare(&ra, &rb, noise)?;
     print!("{}", cmp::markdown(&c, noise));
     Ok(ExitCode::SUCCESS)

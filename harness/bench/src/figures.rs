@@ -368,6 +368,19 @@ pub const SPECS: &[Spec] = &[
         note: "master puts tasks, a worker process squares them, master reads the results",
     },
     Spec {
+        id: "manager.delay_sweep",
+        group: "manager",
+        title: "Manager: the chapter's master and worker over a slow link, tasks per second",
+        unit: Unit::PerSecond,
+        ratios: &[value_at("reference", 0.0), value_at("reference", 10.0), value_at("reference", 50.0)],
+        pinned: false,
+        gated: false,
+        cpython: None,
+        note: "x: the link's delay each way, in ms, between the worker and the manager (a loopback proxy \
+               holding every chunk that long; the master is beside the manager); the worker makes a get \
+               and a put per task, each a request and its reply",
+    },
+    Spec {
         id: "manager.e2e",
         group: "manager",
         title: "Manager: start + connect + put + shutdown",

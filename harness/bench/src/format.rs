@@ -14,7 +14,9 @@ fn scale(unit: Unit, v: f64) -> (f64, &'static str, usize) {
         Unit::Nanos if a >= 1e3 => (1e3, " µs", 1),
         Unit::Nanos => (1.0, " ns", 0),
         Unit::PerSecond if a >= 1e6 => (1e6, "M/s", 2),
-        Unit::PerSecond => (1e3, "k/s", 0),
+        Unit::PerSecond if a >= 1e3 => (1e3, "k/s", 0),
+        // A slow link's few tasks a second.
+        Unit::PerSecond => (1.0, "/s", 1),
         Unit::Relative => (1.0, "", 2),
         Unit::Percent => (1.0, "%", 0),
     }
@@ -103,6 +105,8 @@ mod tests {
         assert_eq!(value(Unit::Nanos, 43_300.0), "43.3 µs");
         assert_eq!(value(Unit::Nanos, 291_700.0), "292 µs");
         assert_eq!(value(Unit::PerSecond, 2_540_000.0), "2.54M/s");
+        assert_eq!(value(Unit::PerSecond, 6_499.0), "6k/s");
+        assert_eq!(value(Unit::PerSecond, 4.45), "4.5/s");
         assert_eq!(
             with_interval(Unit::Nanos, 43_300.0, Interval { lo: 42_900.0, hi: 43_800.0 }),
             "43.3 µs [42.9–43.8]"

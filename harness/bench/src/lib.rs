@@ -6,7 +6,7 @@
 //! - what it says: `stats` (medians, bootstrap intervals, outliers), `analyse` (raw samples to a
 //!   figure with ratios and targets), `summary` (processes versus threads);
 //! - how it is shown: `format`, `markdown` (the report as a `document`), `charts` (SVG), `html`
-//!   (pages), `output` (the files);
+//!   (pages), `conformance` (the page of the conformance matrix), `output` (the files);
 //! - what it decides: `gate` (CI, against a committed baseline) and `compare` (two reports);
 //! - `cli`: the `harness` subcommands; `synthetic`: a made-up report for tests.
 //!
@@ -16,6 +16,7 @@ pub mod analyse;
 pub mod charts;
 pub mod cli;
 pub mod compare;
+pub mod conformance;
 pub mod document;
 pub mod figures;
 pub mod format;

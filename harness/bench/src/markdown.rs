@@ -214,6 +214,7 @@ fn sweep_table(f: &Figure) -> String {
     let labels = f.labels();
     let head = match f.id.as_str() {
         "cpu.split" => "workers",
+        "manager.delay_sweep" => "delay (ms)",
         "lock.contended.threads" => "threads",
         _ => "size",
     };

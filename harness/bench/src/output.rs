@@ -5,14 +5,21 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::document::Document;
 use crate::html::{self, Page};
 use crate::model::Report;
-use crate::{charts, markdown};
+use crate::{charts, conformance, markdown};
 
-/// The pages of the HTML site, in the order of its bar. Another page (the conformance matrix)
-/// is one more entry here; `html::render` links every page from every other.
-pub fn pages(r: &Report) -> Vec<Page> {
-    vec![Page { file: "index.html".into(), nav: "Performance".into(), document: markdown::document(r) }]
+/// The pages of the HTML site, in the order of its bar: the performance report, then the
+/// conformance matrix when the directory has one (`conformance::FILE`); `html::render` links
+/// every page from every other.
+pub fn pages(r: &Report, conformance: Option<Document>) -> Vec<Page> {
+    let mut pages =
+        vec![Page { file: "index.html".into(), nav: "Performance".into(), document: markdown::document(r) }];
+    if let Some(document) = conformance {
+        pages.push(Page { file: "conformance.html".into(), nav: "Conformance".into(), document });
+    }
+    pages
 }
 
 /// Writes the report's files into `dir`; returns their paths.
@@ -24,7 +31,7 @@ pub fn write(r: &Report, dir: &Path) -> Result<Vec<PathBuf>> {
     std::fs::write(&json, serde_json::to_string_pretty(r)? + "\n")?;
     let mut files = vec![md, json];
     files.extend(charts::write_all(r, dir)?.into_iter().map(|c| dir.join(c)));
-    let pages = pages(r);
+    let pages = pages(r, conformance::read(dir)?);
     for page in &pages {
         let path = dir.join(&page.file);
         std::fs::write(&path, html::render(page, &pages))?;

@@ -25,6 +25,8 @@ fn typical(spec: &Spec, label: &str, x: Option<f64>) -> f64 {
             if label.starts_with("cpython-threads") { 1.02 } else { ideal * 1.03 }
         }
         ("lock.contended.threads", Some(threads)) => base * threads / 2.0,
+        // Four crossings of the link per task, beside the work itself.
+        ("manager.delay_sweep", Some(ms)) => 1.0 / (base * 1e-9 + 4.0 * ms * 1e-3),
         _ if spec.unit == Unit::PerSecond => 1e9 / base,
         _ if spec.unit == Unit::Percent => 90.0,
         _ => base,
@@ -36,6 +38,7 @@ fn points(spec: &Spec) -> Vec<(&'static str, Option<f64>)> {
     let xs: &[f64] = match spec.id {
         "ipc.size_sweep" => &[16.0, 256.0, 4096.0, 65536.0, 1048576.0],
         "cpu.split" => &[1.0, 2.0, 4.0],
+        "manager.delay_sweep" => &[0.0, 10.0, 50.0],
         "lock.contended.threads" => &[2.0, 4.0, 8.0],
         _ => &[],
     };

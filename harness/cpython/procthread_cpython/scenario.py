@@ -23,6 +23,8 @@ VERBS = (
     "notify", "notify_all", "abort", "reset",
     "add", "read", "set_local", "get_local", "run", "repeat", "for_each", "loop", "sleep_ms",
     "submit", "map", "imap", "result", "return", "serve", "connect", "shutdown", "exit", "crash",
+    # Link steps of scenarios with hosts (this executor runs none of those: it only reads them).
+    "link", "cut", "restore",
 )
 
 #: Steps whose body is nested steps, and the key holding it.

@@ -48,6 +48,7 @@ mod codec;
 mod deadline;
 mod entry;
 mod error;
+pub mod faultpoint;
 #[cfg(unix)]
 mod fork;
 mod framing;

@@ -98,10 +98,23 @@ pub fn as_declared(
         Some(hang) if record.timed_out => {
             // The timeout is the declared outcome: judge the rest of the run as it stood when it
             // was killed. What happened must hold; its end never came, so the variables main
-            // reports at its end, and the exits of actors that never ended, are not judged.
+            // reports at its end, the exits of actors that never ended, and the bounds on
+            // actors or tasks none of which ended, are not judged.
             let stood = RunRecord { timed_out: false, ..record.clone() };
+            let ends = |e: &crate::events::Event| matches!(e.kind, EventKind::Exit { .. } | EventKind::Finished { .. });
+            // An exit is judged on the `exit` event its joiner recorded.
             let ended = |actor: &str| {
                 record.events.iter().any(|e| e.actor == actor && matches!(e.kind, EventKind::Exit { .. }))
+            };
+            let one_ended = |target: &str| {
+                record.events.iter().any(|e| {
+                    ends(e)
+                        && if target == "actors" {
+                            e.pool.is_none() && e.actor != procthread_scenario::MAIN
+                        } else {
+                            e.pool.as_deref() == Some(target)
+                        }
+                })
             };
             let mut as_it_stood = diverged.clone();
             as_it_stood.expect.variables.clear();
@@ -109,6 +122,7 @@ pub fn as_declared(
                 .expect
                 .exit
                 .retain(|(pattern, _)| record.events.iter().any(|e| pattern.matches(&e.actor) && ended(&e.actor)));
+            as_it_stood.expect.max_concurrent.retain(|(target, _)| one_ended(target));
             let mut v = outcome::judge(&as_it_stood, backend, &stood);
             for (actor, verb) in &hang.at {
                 match step_at_end(&record.events, actor) {
@@ -363,6 +377,12 @@ mod tests {
         assert!(j.trace.contains("hung as declared: main in join\ntimed out as declared, after 2s"), "{}", j.trace);
         let ended = as_declared(&s, d, Backend::Thread, &record(0), dir.path());
         assert!(ended.verdict.failures[0].starts_with("declared to hang until its timeout (2s), but it ended"));
+        // What no actor got to the end of is not judged: a bound on started actors, none ended.
+        let mut bounded = s.clone();
+        bounded.expect.max_concurrent = vec![("actors".to_string(), 1)];
+        let j = as_declared(&bounded, d, Backend::Thread, &r, dir.path());
+        assert!(j.verdict.passed(), "{:?}", j.verdict.failures);
+        assert!(!outcome::judge(&bounded, Backend::Thread, &RunRecord { timed_out: false, ..r.clone() }).passed());
     }
 
     #[test]

@@ -66,6 +66,10 @@ pub enum EventKind {
     Exit { code: i32 },
     /// A variable's value at the end, as the main actor sees it.
     Variable { name: String, value: i64 },
+    /// A fault run's fault, recorded by the actor it hits just before it acts (`crate::faults`):
+    /// where (`step 5`, `pipe.send.half, hit 2`), what (`kill` or `delay`), and how many `put`
+    /// and `send` steps the actor had entered by then.
+    Fault { at: String, action: String, sent: u64 },
 }
 
 /// Appends events to this process's file in the run's events directory.

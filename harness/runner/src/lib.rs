@@ -5,6 +5,8 @@
 pub mod conformance;
 pub mod events;
 pub mod exec;
+pub mod faults;
+pub mod hosts;
 pub mod implementation;
 pub mod matrix;
 pub mod os;

@@ -228,6 +228,17 @@ fn last_steps(events: &[Event]) -> Vec<(&str, Option<(usize, &str)>)> {
 
 /// Checks a run against what its scenario says must hold.
 pub fn judge(scenario: &Scenario, backend: Backend, record: &RunRecord) -> Verdict {
+    judge_excusing(scenario, backend, record, &|_| false)
+}
+
+/// [`judge`], with the step errors `excused` accepts not counted as failures (the errors a
+/// fault run's fault explains: `crate::faults::verdict`).
+pub fn judge_excusing(
+    scenario: &Scenario,
+    backend: Backend,
+    record: &RunRecord,
+    excused: &dyn Fn(&Event) -> bool,
+) -> Verdict {
     let mut v = Verdict::default();
     let events = &record.events;
     judge_end(scenario, record, &mut v);
@@ -243,6 +254,7 @@ pub fn judge(scenario: &Scenario, backend: Backend, record: &RunRecord) -> Verdi
     for e in events {
         if let EventKind::Error { line, verb, message, expected: false, .. } = &e.kind
             && !fails_by_design(&e.actor)
+            && !excused(e)
         {
             v.failures.push(format!("actor `{}` failed at line {line} ({verb}): {message}", e.actor));
         }
@@ -272,8 +284,13 @@ fn judge_end(scenario: &Scenario, record: &RunRecord, v: &mut Verdict) {
     } else if let Some(code) = record.executor_code
         && !exit_matches(code, main_expect)
     {
+        let entry = scenario.expect.exit.iter().find(|(p, _)| p.matches(MAIN)).map_or("", |(p, _)| p.source.as_str());
+        let mut msg = format!(
+            "{}the executor ended with {}, expected {main_expect}",
+            at(scenario, "exit", entry),
+            crate::os::describe_exit(code)
+        );
         let at = whereabouts(events);
-        let mut msg = format!("the executor ended with {}, expected {main_expect}", crate::os::describe_exit(code));
         if !at.is_empty() {
             msg.push_str(&format!("; {}", at.join("; ")));
         }
@@ -299,27 +316,32 @@ fn judge_hang(scenario: &Scenario, record: &RunRecord, v: &mut Verdict) {
     }
     let hung = last_steps(&record.events);
     let mut matched = vec![false; scenario.expect.hang.len()];
-    for (actor, at) in &hung {
+    for (actor, at_step) in &hung {
         let Some(i) = scenario.expect.hang.iter().position(|(p, _)| p.matches(actor)) else {
-            let at = at.map_or("no step".to_string(), |(line, verb)| format!("line {line} ({verb})"));
+            let at = at_step.map_or("no step".to_string(), |(line, verb)| format!("line {line} ({verb})"));
             v.failures.push(format!("`{actor}` was still running at {at}, and `hang` does not name it"));
             continue;
         };
         matched[i] = true;
-        let want = &scenario.expect.hang[i].1;
-        match at {
+        let (pattern, want) = &scenario.expect.hang[i];
+        let here = at(scenario, "hang", &pattern.source);
+        match at_step {
             Some((_, verb)) if verb == want => {}
             Some((line, verb)) => {
-                v.failures.push(format!("`{actor}` hung at line {line} ({verb}), expected in `{want}`"))
+                v.failures.push(format!("{here}`{actor}` hung at line {line} ({verb}), expected in `{want}`"))
             }
-            None => v.failures.push(format!("`{actor}` hung before its first step, expected in `{want}`")),
+            None => v.failures.push(format!("{here}`{actor}` hung before its first step, expected in `{want}`")),
         }
     }
     for (i, (pattern, verb)) in scenario.expect.hang.iter().enumerate() {
         if matched[i] {
             v.checks.push(format!("hangs: {} in {verb}", pattern.source));
         } else {
-            v.failures.push(format!("`{}` was expected to hang in `{verb}`, but it was not running", pattern.source));
+            v.failures.push(format!(
+                "{}`{}` was expected to hang in `{verb}`, but it was not running",
+                at(scenario, "hang", &pattern.source),
+                pattern.source
+            ));
         }
     }
 }
@@ -347,20 +369,26 @@ fn judge_exits(scenario: &Scenario, record: &RunRecord, v: &mut Verdict) {
     if let Some(code) = record.executor_code {
         exits.insert(MAIN, code);
     }
-    let want_for = |name: &str| scenario.expect.exit.iter().find(|(p, _)| p.matches(name)).map(|(_, e)| *e);
+    let want_for = |name: &str| scenario.expect.exit.iter().find(|(p, _)| p.matches(name));
     let mut names: Vec<&&str> = exits.keys().filter(|n| **n != MAIN).collect();
     names.sort();
     for name in names {
         let code = exits[*name];
-        let want = want_for(name).unwrap_or(ExitExpect::Code(0));
+        let want = want_for(name).map_or(ExitExpect::Code(0), |(_, e)| *e);
         if !exit_matches(code, want) && !record.timed_out {
-            v.failures.push(format!("actor `{name}` ended with {}, expected {want}", crate::os::describe_exit(code)));
+            let here = want_for(name).map_or_else(String::new, |(p, _)| at(scenario, "exit", &p.source));
+            v.failures
+                .push(format!("{here}actor `{name}` ended with {}, expected {want}", crate::os::describe_exit(code)));
         }
     }
     for (pattern, want) in &scenario.expect.exit {
         let ended = exits.keys().filter(|n| pattern.matches(n)).count();
         match (pattern.as_literal(), ended) {
-            (_, 0) => v.failures.push(format!("actor `{}` was expected to end ({want}) but never did", pattern.source)),
+            (_, 0) => v.failures.push(format!(
+                "{}actor `{}` was expected to end ({want}) but never did",
+                at(scenario, "exit", &pattern.source),
+                pattern.source
+            )),
             (Some(_), _) => v.checks.push(format!("exit {}: {want}", pattern.source)),
             (None, n) => v.checks.push(format!("exit {}: {want} ({n} instances)", pattern.source)),
         }
@@ -374,10 +402,11 @@ fn judge_variables(scenario: &Scenario, backend: Backend, events: &[Event], v: &
             EventKind::Variable { name, value } if *name == ve.variable && e.actor == MAIN => Some(*value),
             _ => None,
         });
+        let here = at(scenario, "variables", &ve.variable);
         match (want, got) {
-            (_, None) => v.failures.push(format!("variable `{}` was never reported by main", ve.variable)),
+            (_, None) => v.failures.push(format!("{here}variable `{}` was never reported by main", ve.variable)),
             (VarExpect::Exactly(n), Some(g)) if *n != g => {
-                v.failures.push(format!("variable `{}` is {g}, expected {n}", ve.variable))
+                v.failures.push(format!("{here}variable `{}` is {g}, expected {n}", ve.variable))
             }
             (VarExpect::Exactly(n), Some(_)) => v.checks.push(format!("variable {} = {n}", ve.variable)),
             (VarExpect::Nondeterministic, Some(_)) => {
@@ -396,10 +425,11 @@ fn judge_bounds(scenario: &Scenario, events: &[Event], v: &mut Verdict) {
         };
         let peak =
             spans.iter().map(|&(s, _)| spans.iter().filter(|&&(s2, e2)| s2 <= s && s < e2).count()).max().unwrap_or(0);
+        let here = at(scenario, "max_concurrent", target);
         if spans.is_empty() {
-            v.failures.push(format!("none of the {what} ran"));
+            v.failures.push(format!("{here}none of the {what} ran"));
         } else if peak > *bound {
-            v.failures.push(format!("{peak} {what} ran at once, more than {bound}"));
+            v.failures.push(format!("{here}{peak} {what} ran at once, more than {bound}"));
         } else {
             v.checks.push(format!("at most {bound} {what} at once: ok"));
         }
@@ -412,7 +442,11 @@ fn judge_bounds(scenario: &Scenario, events: &[Event], v: &mut Verdict) {
             .map(|e| e.pid)
             .collect();
         if pids.len() > *bound {
-            v.failures.push(format!("tasks of pool `{pool}` ran in {} processes, more than {bound}", pids.len()));
+            v.failures.push(format!(
+                "{}tasks of pool `{pool}` ran in {} processes, more than {bound}",
+                at(scenario, "max_distinct_pids", pool),
+                pids.len()
+            ));
         } else {
             v.checks.push(format!("at most {bound} distinct pids on {pool}: ok"));
         }
@@ -436,7 +470,8 @@ fn judge_received(scenario: &Scenario, events: &[Event], v: &mut Verdict) {
         let got = received_by(events, |a| a == who);
         if got.iter().copied().ne(want.iter()) {
             let want: Vec<&serde_json::Value> = want.iter().collect();
-            v.failures.push(format!("`{who}` received [{}], expected [{}]", list(&got), list(&want)));
+            let here = at(scenario, "received", who);
+            v.failures.push(format!("{here}`{who}` received [{}], expected [{}]", list(&got), list(&want)));
         } else {
             v.checks.push(format!("{who} received the {} expected value(s) in order: ok", want.len()));
         }
@@ -465,7 +500,17 @@ fn judge_received(scenario: &Scenario, events: &[Event], v: &mut Verdict) {
                 diff.push(format!("{key}: {g} time(s), expected {w}"));
             }
         }
-        v.failures.push(format!("`{}` together received {}", pattern.source, diff.join("; ")));
+        let here = at(scenario, "received_unordered", &pattern.source);
+        v.failures.push(format!("{here}`{}` together received {}", pattern.source, diff.join("; ")));
+    }
+}
+
+/// `FILE:LINE:COL: ` of the `[expect]` entry a failure breaks, so that it points at its line;
+/// nothing where the entry's place is not known.
+fn at(scenario: &Scenario, key: &str, entry: &str) -> String {
+    match scenario.expect.at(key, entry) {
+        Some(a) => format!("{}:{}:{}: ", scenario.path.display(), a.line, a.column),
+        None => String::new(),
     }
 }
 
@@ -554,7 +599,10 @@ mod tests {
         );
         let short = record(vec![got("c1", 2), got("c2", 1), got("c3", 1)]);
         let v = judge(&s, Backend::Thread, &short);
-        assert_eq!(v.failures, ["`c{i}` together received 1: 2 time(s), expected 1; 2: 1 time(s), expected 2"]);
+        assert_eq!(
+            v.failures,
+            ["t.toml:8:24: `c{i}` together received 1: 2 time(s), expected 1; 2: 1 time(s), expected 2"]
+        );
     }
 
     #[test]
@@ -595,7 +643,7 @@ mod tests {
         let mut elsewhere = record(vec![at("main", 5, "join"), at("r", 7, "print")]);
         elsewhere.timed_out = true;
         let v = judge(&s, Backend::Thread, &elsewhere);
-        assert_eq!(v.failures, ["`r` hung at line 7 (print), expected in `get`"]);
+        assert_eq!(v.failures, ["t.toml:9:25: `r` hung at line 7 (print), expected in `get`"]);
         let v = judge(&s, Backend::Thread, &record(vec![]));
         assert_eq!(v.failures, ["the run was expected to hang (time out after 500ms), but it ended"]);
     }
@@ -626,6 +674,38 @@ mod tests {
         );
     }
 
+    /// Each broken `[expect]` entry is named by FILE:LINE:COL of its key, written as a table or
+    /// inline, so that a failure points at the line to read.
+    #[test]
+    fn a_failed_expectation_points_at_its_entry() {
+        let s = parse(
+            "[resources]\nbalance = \"variable\"\npool = { kind = \"pool\", size = 2 }\n\
+             [actors.main]\nsteps = [ { start = \"w\" } ]\n[actors.w]\nsteps = []\n\
+             [expect]\nexit = { main = 3 }\nreceived = { w = [1] }\n\
+             [expect.variables]\n  balance = 0\n[expect.max_concurrent]\n  pool = 1\n",
+        );
+        let mut r = record(vec![ev("w", 1, EventKind::Exit { code: 0 })]);
+        r.executor_code = Some(0);
+        let v = judge(&s, Backend::Thread, &r);
+        assert_eq!(
+            v.failures,
+            [
+                "t.toml:9:10: the executor ended with exit code 0, expected 3",
+                "t.toml:12:3: variable `balance` was never reported by main",
+                "t.toml:14:3: none of the tasks on pool `pool` ran",
+                "t.toml:10:14: `w` received [], expected [1]",
+            ]
+        );
+        // Where the entry is not written (an actor expected to exit 0 by default), no place.
+        let crashed = record(vec![ev("w", 1, EventKind::Exit { code: 4 })]);
+        let v = judge(
+            &parse("[actors.main]\nsteps = [ { start = \"w\" } ]\n[actors.w]\nsteps = []\n"),
+            Backend::Thread,
+            &crashed,
+        );
+        assert_eq!(v.failures, ["actor `w` ended with exit code 4, expected 0"]);
+    }
+
     #[test]
     fn an_instance_started_twice_fails_the_run() {
         let s = scenario();
@@ -643,10 +723,10 @@ mod tests {
         let kill = if cfg!(windows) { -15 } else { -9 };
         let r = record(vec![ev("c1", 1, EventKind::Exit { code: kill }), ev("c2", 1, EventKind::Exit { code: 0 })]);
         let v = judge(&s, Backend::Spawn, &r);
-        assert_eq!(v.failures, ["actor `c2` ended with exit code 0, expected killed"]);
+        assert_eq!(v.failures, ["t.toml:6:10: actor `c2` ended with exit code 0, expected killed"]);
         assert_eq!(v.checks, ["exit c{i}: killed (2 instances)"]);
         let v = judge(&s, Backend::Spawn, &record(vec![]));
-        assert_eq!(v.failures, ["actor `c{i}` was expected to end (killed) but never did"]);
+        assert_eq!(v.failures, ["t.toml:6:10: actor `c{i}` was expected to end (killed) but never did"]);
     }
 
     #[test]

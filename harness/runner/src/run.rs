@@ -20,11 +20,32 @@ pub fn run_isolated(harness: &Path, scenario: &Scenario, backend: Backend) -> st
 
 /// Runs `scenario` on `backend` with the executor of one implementation.
 pub fn run_isolated_with(executor: &Executor, scenario: &Scenario, backend: Backend) -> std::io::Result<RunRecord> {
+    run_isolated_env(executor, scenario, backend, &[])
+}
+
+/// [`run_isolated_with`], with these variables in the executor's environment (and so in every
+/// process of the run): a fault run's plan (`crate::faults`).
+pub fn run_isolated_env(
+    executor: &Executor,
+    scenario: &Scenario,
+    backend: Backend,
+    env: &[(&str, &str)],
+) -> std::io::Result<RunRecord> {
     let dir = tempfile::Builder::new().prefix(crate::supervise::RUN_DIR_PREFIX).tempdir()?;
     let live = Live::new(dir.path());
     let events_path = dir.path().join("events");
     let stderr_path = dir.path().join("stderr.txt");
-    let cmd = executor.command(backend, &events_path, &scenario.path);
+    let mut cmd = executor.command(backend, &events_path, &scenario.path);
+    cmd.envs(env.iter().copied());
+    // Hosts of their own are made by the run's supervisor, which reads what to make here.
+    cmd.env_remove(crate::hosts::LAB_ENV).env_remove(crate::hosts::SPEC_ENV);
+    match crate::hosts::placement(scenario).map_err(std::io::Error::other)? {
+        crate::hosts::Placement::Namespaces => {
+            let spec = serde_json::to_string(&crate::hosts::Spec::of(scenario)).map_err(std::io::Error::other)?;
+            cmd.env(crate::hosts::SPEC_ENV, spec);
+        }
+        crate::hosts::Placement::Loopback => {}
+    }
     // The harness binary also contains the run (`harness supervise` on Unix).
     let harness = match executor {
         Executor::Reference { harness } | Executor::Cpython { harness, .. } => harness,

@@ -39,7 +39,7 @@ impl Plan {
     pub fn new(scenarios: Vec<Scenario>, filter: &Filter) -> Plan {
         let mut jobs = Vec::new();
         for (i, s) in scenarios.iter().enumerate() {
-            for (backend, applies) in procthread_scenario::applicable(s, cfg!(unix)) {
+            for (backend, applies) in crate::hosts::applicable(s) {
                 for implementation in Implementation::ALL {
                     if filter.accepts(Candidate { scenario: &s.name, backend, implementation }) {
                         jobs.push(Job { scenario: i, backend, applies: applies.clone(), implementation });

@@ -94,6 +94,9 @@ pub fn chrome_trace(run: Run<'_>, events: &[Event]) -> Value {
                     json!({"line": line, "kind": kind, "message": message, "expected": expected}),
                 ),
                 EventKind::Variable { name, value } => instant(format!("variable {name}"), json!({"value": value})),
+                EventKind::Fault { at, action, sent } => {
+                    instant(format!("fault: {action}"), json!({"at": at, "sent": sent}))
+                }
             };
             out.push(item);
         }

@@ -118,6 +118,38 @@ fn a_changed_trace_prints_its_diff_and_how_to_see_it_again() {
     assert!(stdout(&coloured).contains("\u{1b}[31m-print  goodbye"), "{}", stdout(&coloured));
 }
 
+#[test]
+fn a_failed_expectation_points_at_its_expect_line() {
+    let wrong = "[resources]\nq = \"queue\"\n[actors.main]\nsteps = [ { put = \"q\", value = 1 }, { get = \"q\" } ]\n\n\
+                 [expect]\nreceived = { main = [2] }\n";
+    let d = Dirs::new(&[("wrong", wrong)]);
+    let at = format!("{}:7:14: `main` received [1], expected [2]", d.scenarios().join("wrong.toml").display());
+    let run = d.harness("run", &["--backend", "thread"]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+    assert!(stdout(&run).contains(&format!("    {at}\n")), "{}", text(&run));
+    let show = d.harness("show", &["wrong", "--backend", "thread"]);
+    assert_eq!(show.status.code(), Some(1), "{}", text(&show));
+    assert!(String::from_utf8_lossy(&show.stderr).contains(&format!("FAIL: {at}\n")), "{}", text(&show));
+}
+
+#[test]
+fn a_malformed_scenario_shows_its_line_with_a_caret_and_a_suggestion() {
+    let typo = "[resources]\njobs = \"queue\"\n[actors.main]\nsteps = [ { put = \"job\", value = 1 } ]\n";
+    let d = Dirs::new(&[("typo", typo)]);
+    let file = d.scenarios().join("typo.toml");
+    let expected = format!(
+        "{}:4:19: unknown queue `job`; did you mean `jobs`?\n  |\n4 | steps = [ {{ put = \"job\", value = 1 }} ]\n  |                   ^^^^^\n",
+        file.display()
+    );
+    let check = Command::new(env!("CARGO_BIN_EXE_harness")).arg("check").arg(&file).output().expect("runs");
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check));
+    assert!(String::from_utf8_lossy(&check.stderr).starts_with(&expected), "{}", text(&check));
+    let run = d.harness("run", &["--backend", "thread"]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+    assert!(String::from_utf8_lossy(&run.stderr).starts_with(&expected), "{}", text(&run));
+    assert!(!text(&run).contains('\u{1b}'), "no colours where stderr is not a terminal");
+}
+
 /// What a Windows checkout without `.gitattributes` makes of a snapshot: the same in CRLF. It
 /// must still be read (a match passes), and a changed trace under it must still fail.
 #[test]
@@ -144,7 +176,8 @@ fn filters_select_runs_and_junit_and_json_report_them() {
     let names = |out: &Output| -> Vec<String> {
         let mut n: Vec<String> = stdout(out)
             .lines()
-            .filter(|l| l.contains("] scenario::"))
+            // The runs made (a run this OS cannot make, fork on Windows, is a SKIP line).
+            .filter(|l| l.trim_start().starts_with("PASS [") && l.contains("] scenario::"))
             .filter_map(|l| l.split("] ").nth(1).map(str::to_string))
             .collect();
         n.sort();
@@ -265,6 +298,58 @@ fn show_refuses_a_backend_that_does_not_apply_and_picks_one_that_does() {
     assert!(text(&missing).contains("no scenario `nowhere`"), "{}", text(&missing));
 }
 
+/// A scenario of a subfolder given by its path, written any way (absolute, from another
+/// folder, with `./`), is the same scenario: it finds its snapshot, in `show` and `run`.
+#[test]
+fn show_by_path_finds_the_snapshot_of_a_scenario_in_a_subfolder() {
+    let d = Dirs::new(&[]);
+    let sub = d.scenarios().join("sub");
+    std::fs::create_dir(&sub).expect("mkdir");
+    std::fs::write(sub.join("deep.toml"), HELLO).expect("write");
+    d.accept(&["--backend", "thread"]);
+    assert!(d.snapshots().join("sub").join("deep@threads.snap").is_file(), "kept beside its folder's others");
+    let show = |cwd: &Path, file: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_harness"));
+        cmd.args(["show", file, "--backend", "thread", "--dir"]).arg(d.scenarios()).arg("--snapshots");
+        let out = cmd.arg(d.snapshots()).current_dir(cwd).env("NO_COLOR", "1").output().expect("runs");
+        assert!(out.status.success(), "{file} from {}: {}", cwd.display(), text(&out));
+        assert!(stdout(&out).starts_with("scenario: sub/deep (hello)\n"), "{}", text(&out));
+        assert!(!text(&out).contains("no snapshot"), "{file} from {}: {}", cwd.display(), text(&out));
+    };
+    show(d.tmp.path(), &sub.join("deep.toml").to_string_lossy());
+    show(&sub, "deep.toml");
+    show(d.tmp.path(), "./s/sub/deep.toml");
+    show(d.tmp.path(), "sub/deep");
+
+    // `run` takes a file too: its scenario, by exact name.
+    let run = d.harness("run", &[&sub.join("deep.toml").to_string_lossy(), "--backend", "thread"]);
+    assert!(run.status.success(), "{}", text(&run));
+    assert!(stdout(&run).contains("] scenario::sub/deep::thread\n"), "{}", text(&run));
+    let elsewhere = d.harness("run", &["nowhere/else.toml"]);
+    assert_eq!(elsewhere.status.code(), Some(2), "{}", text(&elsewhere));
+    assert!(text(&elsewhere).contains("no scenario `else`"), "{}", text(&elsewhere));
+}
+
+/// `harness list | head -1`: a reader that goes away ends the output quietly, with no panic.
+#[test]
+fn a_closed_stdout_ends_the_output_quietly() {
+    let d = Dirs::new(&[("hello", HELLO)]);
+    for args in [&["list"][..], &["check"], &["show", "hello", "--backend", "thread"]] {
+        // The reading end is closed before the harness writes anything: every write fails.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_harness"));
+        cmd.args(args).arg("--dir").arg(d.scenarios());
+        if args[0] == "show" {
+            cmd.arg("--snapshots").arg(d.snapshots());
+        }
+        let out = cmd.stdout(writer).output().expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{args:?}: {err}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn show_exports_a_timeline() {
     let two = "[resources]\nq = \"queue\"\n[actors.main]\nsteps = [ { start = \"w\" }, { get = \"q\" }, { join = \"w\" } ]\n[actors.w]\nsteps = [ { put = \"q\", value = \"A\" } ]\n";
@@ -300,6 +385,52 @@ fn default_paths_are_the_workspace_s_from_any_folder_of_it() {
     assert!(stdout(&out).contains("queue-ipc  ("), "the workspace's scenarios: {}", stdout(&out));
     let check = Command::new(env!("CARGO_BIN_EXE_harness")).arg("check").current_dir(&deep).output().expect("runs");
     assert!(check.status.success(), "{}", text(&check));
+
+    // The gate's default config is the workspace's `ci/gate.toml`, wherever it is started.
+    let tmp = tempfile::tempdir().expect("dir");
+    procthread_bench::output::write(&procthread_bench::synthetic::report(1), tmp.path()).expect("a report");
+    let (report, baseline) = (tmp.path().join("report.json"), tmp.path().join("b.json"));
+    let gate = |update: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_harness"));
+        cmd.args(["gate", "--report"]).arg(&report).arg("--baseline").arg(&baseline).current_dir(&deep);
+        if update {
+            cmd.arg("--update");
+        }
+        cmd.output().expect("runs")
+    };
+    assert!(gate(true).status.success());
+    let judged = gate(false);
+    assert!(judged.status.success(), "the config found from a subfolder: {}", text(&judged));
+    // A named baseline saved from one folder is found from another: both are the workspace's
+    // target/procthread-baselines/ (unless $CARGO_TARGET_DIR says otherwise).
+    let name = format!("cli-test-{}", std::process::id());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let saved = root.join("target").join("procthread-baselines").join(format!("{name}.json"));
+    let save = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["report", "--render-only", "--out"])
+        .arg(tmp.path())
+        .args(["--save-baseline", &name])
+        .current_dir(&deep)
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("runs");
+    assert!(save.status.success(), "{}", text(&save));
+    let found = saved.is_file();
+    let compare = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["compare", &name])
+        .arg(tmp.path())
+        .current_dir(root.join("harness"))
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("runs");
+    let _ = std::fs::remove_file(&saved);
+    assert!(found, "saved in the workspace's target/: {}", text(&save));
+    assert!(compare.status.success(), "found from another folder: {}", text(&compare));
+
+    for sub in ["report", "compare", "gate", "show", "run"] {
+        let help = Command::new(env!("CARGO_BIN_EXE_harness")).args([sub, "--help"]).output().expect("runs");
+        assert!(stdout(&help).contains("\nExamples:\n  harness "), "{sub} --help: {}", stdout(&help));
+    }
 
     // No global options: `--dir` before the subcommand is an error, not a directory for any of them.
     let global = Command::new(env!("CARGO_BIN_EXE_harness")).args(["--dir", "x", "list"]).output().expect("runs");

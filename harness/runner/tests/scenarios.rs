@@ -49,7 +49,7 @@ fn main() {
                 continue;
             }
         };
-        for (backend, applies) in procthread_scenario::applicable(&scenario, cfg!(unix)) {
+        for (backend, applies) in procthread_harness::hosts::applicable(&scenario) {
             let s = scenario.clone();
             let skipped = matches!(applies, Applicability::SkippedOnThisOs(_));
             let trial = Trial::test(format!("scenario::{}::{backend}", s.name), move || check(&s, backend));
@@ -82,7 +82,7 @@ fn main() {
 /// Elements of the language the CPython executor (`harness/cpython/`) does not implement yet: a
 /// scenario that uses one has its `::cpython` trials ignored, with the elements named. Whoever
 /// implements an element there removes it here (and reviews the snapshots that then run).
-const CPYTHON_LACKS: &[&str] = &["key:until_value", "value:product"];
+const CPYTHON_LACKS: &[&str] = &["setting:hosts"];
 
 /// `scenario::NAME::BACKEND::cpython`: ignored where the backend or Python is missing (except
 /// that a missing Python fails under CI), and where the scenario uses what CPython's executor

@@ -38,7 +38,10 @@ fn steps_are_the_ci_scripts_and_ci_run_uses_them_too() {
         assert!(has_uses != has_run, "each step either uses an action or runs a command: {step:?}");
     }
     let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).map(str::trim).collect();
-    assert_eq!(runs, ["bash ci/lint.sh", "bash ci/doc.sh", "bash ci/test.sh", "bash ci/report-gate.sh"]);
+    assert_eq!(
+        runs,
+        ["bash ci/lint.sh", "bash ci/doc.sh", "bash ci/test.sh", "bash ci/conformance.sh", "bash ci/report-gate.sh"]
+    );
     let ci_run = std::fs::read_to_string(root().join(".ci/run")).expect(".ci/run");
     for run in runs {
         let script = run.trim_start_matches("bash ");
@@ -50,6 +53,25 @@ fn steps_are_the_ci_scripts_and_ci_run_uses_them_too() {
     assert_eq!(uploads.len(), 1, "the report and gate table are uploaded");
     let paths = uploads[0]["with"]["path"].as_str().unwrap_or_default();
     assert!(paths.contains("target/ci-report/") && paths.contains("junit.xml"), "{paths}");
+}
+
+/// CPython's runs need Python 3.11 or later (`tomllib`), set up before the steps that run them
+/// (the tests and the conformance matrix), on every OS of the matrix.
+#[test]
+fn python_3_11_or_later_is_set_up_before_the_cpython_runs() {
+    let wf = workflow();
+    let steps = wf["jobs"]["test"]["steps"].as_vec().expect("steps");
+    let at = |pred: &dyn Fn(&Yaml) -> bool| steps.iter().position(pred);
+    let python =
+        at(&|s| s["uses"].as_str().is_some_and(|u| u.starts_with("actions/setup-python"))).expect("setup-python");
+    let version = steps[python]["with"]["python-version"].as_str().expect("a python-version");
+    let (major, minor) = version.split_once('.').expect("MAJOR.MINOR");
+    let (major, minor): (u32, u32) = (major.parse().expect("major"), minor.parse().expect("minor"));
+    assert!((major, minor) >= (3, 11), "Python {version} has no tomllib");
+    for script in ["bash ci/test.sh", "bash ci/conformance.sh"] {
+        let run = at(&|s| s["run"].as_str().map(str::trim) == Some(script)).expect(script);
+        assert!(python < run, "Python is set up before `{script}`");
+    }
 }
 
 #[test]

@@ -133,6 +133,8 @@ pub fn applicability(scenario: &Scenario, os_has_fork: bool) -> Vec<(Backend, Ap
                 ))
             } else if !b.uses_processes() && (uses("exit") || uses("crash")) {
                 not("an actor exits or crashes, which would end the whole process with threads")
+            } else if !b.uses_processes() && !scenario.hosts.is_empty() {
+                not("its actors run on hosts, and a host is a machine of its own: its actors are processes")
             } else if b == Backend::Fork && !os_has_fork {
                 Applicability::SkippedOnThisOs("fork does not exist on this OS".to_string())
             } else {

@@ -81,4 +81,7 @@ fn a_file_that_is_not_utf8_gets_line_and_column() {
     assert_eq!(d.0.len(), 1);
     assert_eq!((d.0[0].line, d.0[0].column), (2, 25));
     assert_eq!(d.0[0].message, "the file is not valid UTF-8: byte 0xe9 cannot start or continue a character here");
+    // The line is shown as far as it reads, the byte that does not as U+FFFD, under the caret.
+    assert_eq!(d.0[0].source_line, "steps = [ { print = \"caf\u{FFFD}\" } ]");
+    assert_eq!(&d.0[0].source_line[d.0[0].span.clone()], "\u{FFFD}");
 }

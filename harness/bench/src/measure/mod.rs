@@ -2,6 +2,7 @@
 //! process and prints its raw series as JSON. Fork-based parts run first in each, while the
 //! process is still single-threaded; threads come last.
 
+pub mod delay;
 pub mod pin;
 pub mod sampling;
 pub mod workloads;
@@ -280,6 +281,21 @@ pub fn measure(id: &str, quick: bool) -> Result<Vec<RawSeries>, String> {
             let count = if quick { 2_000 } else { 10_000 };
             let runs = b.runs(5, 9);
             vec![s("reference", (0..runs).map(|_| w::manager_master_worker(count)).collect())]
+        }
+        "manager.delay_sweep" => {
+            let delays: &[u64] = if quick { &[0, 10, 50] } else { &[0, 1, 5, 10, 20, 50] };
+            let runs = b.runs(3, 5);
+            let mut out = Vec::new();
+            for &ms in delays {
+                // About a second a run: a task costs the worker four crossings of the link (its
+                // get and its put, each a request and a reply).
+                let count =
+                    if ms == 0 { if quick { 500 } else { 2_000 } } else { (1_000 / (4 * ms as i64)).clamp(5, 500) };
+                let delay = std::time::Duration::from_millis(ms);
+                let rates = (0..runs).map(|_| w::manager_master_worker_delayed(count, delay)).collect();
+                out.push(sx("reference", ms as f64, rates));
+            }
+            out
         }
         "manager.connect" => {
             let m = manager();

@@ -166,6 +166,35 @@ pub fn manager_master_worker(count: i64) -> f64 {
     rate
 }
 
+/// Tasks per second through a manager whose worker is `delay` away each way (through a
+/// [`DelayProxy`](super::delay::DelayProxy)); the master is beside the manager. Otherwise as
+/// [`manager_master_worker`].
+pub fn manager_master_worker_delayed(count: i64, delay: std::time::Duration) -> f64 {
+    let m = procthread::manager::Manager::builder()
+        .queue("task")
+        .queue("result")
+        .authkey(b"abc".to_vec())
+        .start()
+        .expect("manager");
+    let proxy = super::delay::DelayProxy::start(m.address(), delay).expect("delay proxy");
+    let mut worker = Process::new(&MANAGER_WORKER, proxy.address().to_string()).daemon(true);
+    worker.start().expect("worker");
+    let client = procthread::manager::Client::connect(m.address(), b"abc").expect("connect");
+    let (tasks, results) = (client.queue("task"), client.queue("result"));
+    let t = Instant::now();
+    for n in 0..count {
+        tasks.put(&n).expect("put");
+    }
+    for _ in 0..count {
+        let _: i64 = results.get(None).expect("result");
+    }
+    let rate = count as f64 / t.elapsed().as_secs_f64();
+    tasks.put(&-1i64).expect("stop");
+    let _ = worker.join();
+    drop(proxy);
+    rate
+}
+
 /// CPU-bound work of `n` steps (a xorshift walk the optimizer cannot skip).
 pub fn burn(n: u64) -> u64 {
     let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ n;

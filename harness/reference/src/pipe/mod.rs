@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ChannelError;
+use crate::faultpoint::{self, Point};
 use crate::framing::DEFAULT_MAX_MESSAGE;
 use crate::token::{Adopted, Exported};
 use crate::{codec, deadline, os};
@@ -100,6 +101,8 @@ impl PipeEnd {
     /// Sends one value. A value over the limit once encoded is refused whole: nothing is written.
     pub fn send<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), ChannelError> {
         let writer = self.writer()?;
+        // `send_value` hits `pipe.send.begin` once the value is within its limit.
+        let writer = faultpoint::split_write(writer, Point::PipeSendHalf);
         self.sending.with(|buf| send::send_value(writer, buf, value, self.limit))
     }
 
@@ -117,12 +120,14 @@ impl PipeEnd {
             return Err(ChannelError::Bounds { offset, size, len });
         };
         frame::check_size(part.len(), self.limit)?;
+        faultpoint::hit(Point::PipeSendBegin);
+        let writer = faultpoint::split_write(writer, Point::PipeSendHalf);
         Ok(frame::write_message(writer, part)?)
     }
 
     /// Receives one value, waiting as long as it takes; EOF once the peer is closed.
     pub fn recv<T: DeserializeOwned>(&self) -> Result<T, ChannelError> {
-        let reader = self.reader()?;
+        let reader = faultpoint::split_read(self.reader()?, Point::PipeRecvHalf);
         self.receiving.with(|buf| {
             let size = frame::read_message_reusing(reader, self.limit, buf)?;
             codec::decode(&buf[..size])
@@ -142,7 +147,7 @@ impl PipeEnd {
     /// `maxlength` bytes (`None`: this end's limit). A longer message is read and discarded
     /// whole, and refused with [`ChannelError::TooLarge`]; the pipe stays usable.
     pub fn recv_bytes(&self, maxlength: Option<usize>) -> Result<Vec<u8>, ChannelError> {
-        let reader = self.reader()?;
+        let reader = faultpoint::split_read(self.reader()?, Point::PipeRecvHalf);
         let limit = maxlength.map_or(self.limit, |m| m.min(self.limit));
         let mut body = Vec::new();
         frame::read_message(reader, limit, &mut body)?;

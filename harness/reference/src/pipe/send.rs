@@ -40,11 +40,17 @@ pub(crate) fn send_value<W: Write, T: Serialize + ?Sized>(
     codec::encode_to(&mut count, value)?;
     let size = count.0;
     frame::check_size(size, limit)?;
+    crate::faultpoint::hit(crate::faultpoint::Point::PipeSendBegin);
     buf.clear();
     buf.extend_from_slice(&frame::header(size));
-    let mut through = Through { out, buf, left: size, longer: false };
+    let mut through = Through { out, buf, left: size, longer: false, failed: None };
     let encoded = codec::encode_to(&mut through, value);
-    let Through { mut out, buf, left, longer } = through;
+    let Through { mut out, buf, left, longer, failed } = through;
+    // The pipe failed under the encoder (a peer gone mid-message: a broken pipe): that is the
+    // error, not the encoding.
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
     if left > 0 {
         let pad = if longer || encoded.is_err() { NEVER_USED } else { 0 };
         buf.resize(buf.len() + left, pad);
@@ -81,6 +87,18 @@ struct Through<'a, W: Write> {
     left: usize,
     /// A write went past the announced size.
     longer: bool,
+    /// The pipe's own error, if a write to it failed (the encoder sees only its kind).
+    failed: Option<io::Error>,
+}
+
+impl<W: Write> Through<'_, W> {
+    fn write_out(&mut self, b: &[u8]) -> io::Result<()> {
+        self.out.write_all(b).map_err(|e| {
+            let kind = e.kind();
+            self.failed = Some(e);
+            io::Error::from(kind)
+        })
+    }
 }
 
 impl<W: Write> Write for Through<'_, W> {
@@ -91,12 +109,22 @@ impl<W: Write> Write for Through<'_, W> {
         }
         self.left -= b.len();
         if b.len() >= DIRECT {
-            write_both(&mut self.out, self.buf, b)?;
+            // The gathered head and the piece in one vectored write (see `write_both`); the
+            // pipe's own error is kept, as in `write_out`.
+            let written = write_both(&mut self.out, self.buf, b).map_err(|e| {
+                let kind = e.kind();
+                self.failed = Some(e);
+                io::Error::from(kind)
+            });
+            written?;
             self.buf.clear();
         } else {
             self.buf.extend_from_slice(b);
             if self.buf.len() >= GATHER {
-                self.out.write_all(self.buf)?;
+                let gathered = std::mem::take(self.buf);
+                let written = self.write_out(&gathered);
+                *self.buf = gathered;
+                written?;
                 self.buf.clear();
             }
         }
@@ -196,6 +224,28 @@ mod tests {
         let err = send_value(&mut out, &mut Vec::new(), &"x".repeat(50), 10).expect_err("too large");
         assert!(matches!(err, ChannelError::TooLarge { size: 52, limit: 10 }), "{err}");
         assert!(out.is_empty());
+    }
+
+    /// A pipe whose reader is gone fails a write of a large piece under the encoder: the
+    /// sender gets that I/O error (a broken pipe), not an encoding error.
+    #[test]
+    fn a_broken_pipe_under_the_encoder_is_an_io_error() {
+        struct Broken;
+        impl Write for Broken {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        for len in [10, 100_000] {
+            let err = send_value(Broken, &mut Vec::new(), &"b".repeat(len), usize::MAX).expect_err("broken");
+            assert!(
+                matches!(&err, ChannelError::Io(e) if e.kind() == io::ErrorKind::BrokenPipe),
+                "{len} bytes: {err:?}"
+            );
+        }
     }
 
     /// A `Serialize` that writes more bytes the second time: the frame keeps its announced

@@ -185,6 +185,7 @@ impl Queue {
 
     fn put_within<T: Serialize + ?Sized>(&self, value: &T, timeout: Option<Duration>) -> Result<(), ChannelError> {
         self.check_open()?;
+        crate::faultpoint::hit(crate::faultpoint::Point::QueuePutBegin);
         let chan = &self.inner.chan;
         let deadline = timeout.and_then(deadline::after);
         if let counters::Room::Full = chan.counters.reserve(chan.maxsize, deadline) {

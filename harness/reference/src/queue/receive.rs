@@ -145,7 +145,9 @@ impl Channel {
         }
         // SAFETY: we hold the read lock, and `_taken` releases the record only after `decode`
         // is done with the slice.
-        decode(unsafe { self.ring.payload(rec) })
+        let value = decode(unsafe { self.ring.payload(rec) });
+        crate::faultpoint::hit(crate::faultpoint::Point::QueueGetHalf);
+        value
     }
 
     fn start_partial(&self, rec: &Record) -> Result<Partial, ChannelError> {

@@ -69,6 +69,7 @@ impl Channel {
             self.ring.write_pad(w, pad);
         }
         let end = self.ring.write_head(start, Kind::Whole, span.len());
+        crate::faultpoint::hit(crate::faultpoint::Point::QueuePutHalf);
         self.ring.commit_write(end);
         Ok(true)
     }
@@ -112,6 +113,9 @@ impl Channel {
                 Ok(pad) => {
                     let at = if pad > 0 { self.ring.write_pad(w, pad) } else { w };
                     let end = self.ring.write_record(at, kind, parts);
+                    if matches!(kind, Kind::Whole | Kind::First) {
+                        crate::faultpoint::hit(crate::faultpoint::Point::QueuePutHalf);
+                    }
                     self.ring.commit_write(end);
                     return true;
                 }

@@ -150,6 +150,28 @@ impl Color {
     }
 }
 
+/// The scenario name of a file given by path: its path under `dir` however either is written
+/// (`./scenarios/...`, an absolute path, a path from a subfolder), so that a scenario of a
+/// subfolder finds its snapshot; its stem if it is not under `dir`.
+pub fn name_under(dir: &Path, file: &Path) -> String {
+    match (dir.canonicalize(), file.canonicalize()) {
+        (Ok(dir), Ok(file)) => procthread_scenario::name_in(&dir, &file),
+        _ => procthread_scenario::name_in(dir, file),
+    }
+}
+
+/// A scenario file that cannot be used, on stderr: each problem's `file:line:col: message`
+/// line, then its source line with a caret (coloured where stderr takes colours).
+pub fn print_load_error(e: &procthread_scenario::LoadError) {
+    use std::io::Write;
+    let text = match e {
+        procthread_scenario::LoadError::Invalid(d) => d.render(true),
+        other => other.to_string(),
+    };
+    // A closed stderr leaves nothing to tell.
+    let _ = writeln!(anstream::stderr(), "{text}");
+}
+
 /// The scenarios of `dir` (subfolders included, each named by its path under `dir`:
 /// `cpython/lock_tests/X`) whose names `wanted` accepts: a file not wanted is not read, so that
 /// one broken file does not stop running the others.
@@ -162,7 +184,7 @@ pub fn load_all(dir: &Path, wanted: impl Fn(&str) -> bool) -> Result<Vec<Scenari
         match procthread_scenario::load_in(dir, f) {
             Ok(s) => out.push(s),
             Err(e) => {
-                eprintln!("{e}");
+                print_load_error(&e);
                 bad += 1;
             }
         }

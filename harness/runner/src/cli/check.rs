@@ -1,5 +1,6 @@
 //! `harness check`: validate scenario files, every problem with its file:line:col.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -22,10 +23,10 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let mut bad = 0;
     for f in &files {
         if let Err(e) = procthread_scenario::load(f) {
-            eprintln!("{e}");
+            super::args::print_load_error(&e);
             bad += 1;
         }
     }
-    println!("{} file(s) checked, {bad} invalid", files.len());
+    writeln!(std::io::stdout(), "{} file(s) checked, {bad} invalid", files.len())?;
     Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -1,9 +1,10 @@
 //! `harness list`: every scenario, and each backend's status with the reason.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use procthread_scenario::{Applicability, Implementation, applicability};
+use procthread_scenario::{Applicability, Implementation};
 
 use super::args::{ScenarioDir, load_all};
 
@@ -15,19 +16,23 @@ pub struct Args {
 }
 
 pub fn main(args: Args) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
     for s in load_all(&args.paths.dir(), |_| true)? {
-        println!("{}  ({})", s.name, s.title);
-        for (b, a) in applicability(&s, cfg!(unix)) {
+        writeln!(out, "{}  ({})", s.name, s.title)?;
+        if let Some(note) = procthread_harness::hosts::note(&s) {
+            writeln!(out, "  {note}")?;
+        }
+        for (b, a) in procthread_harness::hosts::applicability(&s) {
             let status = match a {
                 Applicability::Runs => "runs".to_string(),
                 Applicability::SkippedOnThisOs(why) => format!("skipped here: {why}"),
                 Applicability::NotApplicable(why) => format!("n/a: {why}"),
             };
-            println!("  {:<13} {status}", b.as_str());
+            writeln!(out, "  {:<13} {status}", b.as_str())?;
             if !status.starts_with("n/a")
                 && let Some(d) = s.divergence(Implementation::Cpython, b)
             {
-                println!("  {:<13}   cpython diverges: {} ({})", "", d.reason, d.source);
+                writeln!(out, "  {:<13}   cpython diverges: {} ({})", "", d.reason, d.source)?;
             }
         }
     }

@@ -3,18 +3,19 @@
 
 use std::io::Write;
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use procthread_harness::conformance::{self, Matrix};
+use procthread_harness::faults::{Seeds, SeedsError};
 use procthread_harness::results::{human, json, junit};
 use procthread_harness::select::{Expr, Filter};
 use procthread_harness::session::{self, Counts, Options, Plan};
 use procthread_scenario::Implementation;
 
-use super::args::{BackendArg, Color, ImplArg, Paths, load_all, shell_word};
+use super::args::{BackendArg, Color, ImplArg, Paths, load_all, name_under, shell_word};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -27,6 +28,8 @@ Examples:
   harness run lock --repeat 50 --until-fail      flush out a flake: counts per run at the end
   harness run new-scenario --accept-new          write its missing snapshots (read them!)
   harness run --format json > runs.json          schema 1: cells, tests, summary
+  harness run --faults 0..20                     seeded faults in scenarios with [faults]
+  harness run --faults 7 --scenario faults/queue-producer-killed --backend spawn   replay seed 7
 
 Filter expressions (-E): scenario(M), backend(M), family(M) (threads or processes), impl(M),
 all(), none(); combined with `&` (and), `|` (or, `+`), `-` (and not), `!` (not) and
@@ -37,7 +40,8 @@ exact for the others. Every filter given must accept a run for it to be made.";
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
-    /// Run only scenarios whose name contains one of these [default: every scenario].
+    /// Run only scenarios whose name contains one of these, or the scenario of a file given by
+    /// its path (`scenarios/pipe.toml`) [default: every scenario].
     #[arg(value_name = "PATTERN")]
     patterns: Vec<String>,
     /// Run only what this filter expression accepts (see below).
@@ -78,8 +82,22 @@ pub struct Args {
     /// Colours in the output.
     #[arg(long, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
     color: Color,
+    /// Fault runs instead: in each scenario with a `[faults]` table, kill or delay the actor and
+    /// point each seed chooses (`42`, a range `0..100` with its end excluded, or `random`); the
+    /// same seed replays the same schedule (docs/reliability.md, "Fault injection").
+    #[arg(
+        long,
+        value_name = "SEEDS",
+        value_parser = parse_seeds,
+        conflicts_with_all = ["repeat", "until_fail", "accept_new", "junit", "format"]
+    )]
+    faults: Option<Seeds>,
     #[command(flatten)]
     paths: Paths,
+}
+
+fn parse_seeds(text: &str) -> Result<Seeds, SeedsError> {
+    Seeds::parse(text)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -105,18 +123,27 @@ pub fn main(args: Args) -> Result<ExitCode> {
         ([], None) => vec![Implementation::Reference],
         (some, _) => some.iter().flat_map(|i| i.implementations()).collect(),
     };
+    // A file given by path is its scenario, by exact name.
+    let is_file = |p: &String| p.ends_with(".toml") || Path::new(p).is_file();
+    let (files, patterns): (Vec<String>, Vec<String>) = args.patterns.iter().cloned().partition(is_file);
+    let mut names = args.scenarios.clone();
+    names.extend(files.iter().map(|f| name_under(&dir, Path::new(f))));
     let filter = Filter {
-        patterns: args.patterns.clone(),
-        names: args.scenarios.clone(),
+        patterns,
+        names: names.clone(),
         backends: args.backends.iter().map(|&b| b.into()).collect(),
         implementations,
         expr,
     };
     let scenarios = load_all(&dir, |name| filter.may_accept(name))?;
-    for name in &args.scenarios {
+    for name in &names {
         if !scenarios.iter().any(|s| s.name == *name) {
             bail!("no scenario `{name}` in {}", dir.display());
         }
+    }
+    if let Some(seeds) = &args.faults {
+        let jobs = args.jobs.map(NonZeroUsize::get);
+        return super::faults::main(seeds, scenarios, &filter, &args.implementations, jobs, &args.paths);
     }
     let everything = filter.patterns.is_empty() && filter.names.is_empty() && filter.expr.is_none();
     let plan = Plan::new(scenarios, &filter);
@@ -185,7 +212,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     }
     if args.format == Format::Json {
         let doc = json::document(&plan, &finished, &orphans, rounds, jobs, elapsed);
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&doc)?)?;
     }
     Ok(if totals.failures() == 0 && orphans.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

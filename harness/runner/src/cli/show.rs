@@ -123,8 +123,10 @@ pub fn main(args: Args) -> Result<ExitCode> {
 fn load(dir: &Path, name: &str) -> Result<Scenario> {
     let as_path = Path::new(name);
     if as_path.is_file() || name.ends_with(".toml") {
-        // A file's own error if it cannot be read.
-        return Ok(procthread_scenario::load_in(dir, as_path)?);
+        // A file's own error if it cannot be read; its messages name it as it was given.
+        let mut scenario = procthread_scenario::load(as_path)?;
+        scenario.name = super::args::name_under(dir, as_path);
+        return Ok(scenario);
     }
     let file = dir.join(format!("{name}.toml"));
     if !file.is_file() {
@@ -136,7 +138,7 @@ fn load(dir: &Path, name: &str) -> Result<Scenario> {
 /// The backend to run on: the one asked for if it applies here (else why not), or the first
 /// that does.
 fn backend(scenario: &Scenario, asked: Option<Backend>) -> Result<Backend> {
-    let all = procthread_scenario::applicability(scenario, cfg!(unix));
+    let all = procthread_harness::hosts::applicability(scenario);
     let runs: Vec<&str> =
         all.iter().filter(|(_, a)| matches!(a, Applicability::Runs)).map(|(b, _)| b.as_str()).collect();
     let Some(asked) = asked else {

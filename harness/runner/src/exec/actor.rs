@@ -46,6 +46,8 @@ pub(crate) struct Actor {
     pub(crate) returned: Option<Value>,
     /// The message of the step that failed the actor, if one did.
     pub(crate) failure: Option<String>,
+    /// This instance's fault, in a fault run that hits it (`crate::faults`).
+    fault: Option<crate::faults::inject::Hook>,
     quiet: u32,
 }
 
@@ -117,6 +119,7 @@ impl Actor {
             clients: HashMap::new(),
             returned: None,
             failure: None,
+            fault: None,
             quiet: 0,
         }
     }
@@ -129,6 +132,7 @@ impl Actor {
     pub(crate) fn run(&mut self) -> i32 {
         self.started = Instant::now();
         self.record(EventKind::Started);
+        self.fault = crate::faults::inject::Hook::for_actor(&self.instance, self.pool.as_deref(), &self.world.log);
         let scenario = self.world.scenario.clone();
         let Some(def) = scenario.actor(&self.def_name) else {
             self.record(EventKind::Error {
@@ -155,6 +159,7 @@ impl Actor {
                 1
             }
         };
+        self.fault = None;
         self.finish_children();
         self.stop_servers();
         if self.instance == MAIN {
@@ -179,6 +184,9 @@ impl Actor {
             let verb = step.kind.verb();
             if self.quiet == 0 {
                 self.record(EventKind::At { line: step.line, verb: verb.to_string() });
+            }
+            if let Some(hook) = &mut self.fault {
+                hook.before_step(&step.kind);
             }
             let fail = |kind, message| Halt::Fail(Fail { line: step.line, verb, kind, message });
             match self.step(step) {
@@ -206,6 +214,19 @@ impl Actor {
                         kind,
                         message: e.message,
                         expected: true,
+                    });
+                }
+                // A fault run goes on past what the fault may cause (the verdict excuses it).
+                Err(Outcome::Own(e))
+                    if crate::faults::inject::tolerates(&self.world.scenario, &self.def_name, e.kind) =>
+                {
+                    let kind = e.kind.map(|k| k.as_str().to_string());
+                    self.record(EventKind::Error {
+                        line: step.line,
+                        verb: verb.to_string(),
+                        kind,
+                        message: e.message,
+                        expected: false,
                     });
                 }
                 Err(Outcome::Own(e)) => return Err(fail(e.kind, e.message)),

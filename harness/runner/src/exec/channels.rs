@@ -27,11 +27,12 @@ pub(crate) fn queue_name(q: &QueueRef) -> String {
 }
 
 fn manager_err(e: ManagerError) -> StepErr {
-    match e {
-        ManagerError::AuthRefused => StepErr::kind(ErrorKind::AuthRefused, e.to_string()),
-        ManagerError::Empty(_) | ManagerError::NoReply { .. } => StepErr::kind(ErrorKind::Timeout, e.to_string()),
-        other => StepErr::other(other.to_string()),
-    }
+    remote_err(e, false)
+}
+
+/// `timed_get`: the error of a `get` with a timeout (no answer reads `timeout` there).
+fn remote_err(e: ManagerError, timed_get: bool) -> StepErr {
+    StepErr { kind: super::hosts::manager_error_kind(&e, timed_get), message: e.to_string() }
 }
 
 impl Actor {
@@ -52,7 +53,7 @@ impl Actor {
         match queue {
             QueueRef::Local(q) => self.local_queue(q)?.get(timeout),
             QueueRef::Remote { manager, queue } => {
-                self.client(manager)?.queue(queue.clone()).get(timeout).map_err(manager_err)
+                self.client(manager)?.queue(queue.clone()).get(timeout).map_err(|e| remote_err(e, timeout.is_some()))
             }
         }
     }
@@ -76,23 +77,40 @@ impl Actor {
 
     fn manager_spec(&self, m: &str) -> Result<(Vec<String>, String), StepErr> {
         match self.world.scenario.resource(m).map(|r| &r.kind) {
-            Some(ResourceKind::Manager { queues, authkey }) => Ok((queues.clone(), authkey.clone())),
+            Some(ResourceKind::Manager { queues, authkey, .. }) => Ok((queues.clone(), authkey.clone())),
             _ => Err(self.unavailable(m)),
+        }
+    }
+
+    /// The manager's `peer_timeout_ms`, if the scenario sets one.
+    fn peer_timeout(&self, m: &str) -> Option<Duration> {
+        match self.world.scenario.resource(m).map(|r| &r.kind) {
+            Some(ResourceKind::Manager { peer_timeout_ms: Some(ms), .. }) => {
+                Some(Duration::from_millis(u64::from(*ms)))
+            }
+            _ => None,
         }
     }
 
     pub(crate) fn serve(&mut self, m: &str) -> Result<(), StepErr> {
         let (queues, key) = self.manager_spec(m)?;
+        let peer_timeout = self.peer_timeout(m);
         let rendezvous = self.world.rendezvous.get(m).ok_or_else(|| self.unavailable(m))?.clone();
         let cannot = |e: String| StepErr::other(format!("cannot serve `{m}`: {e}"));
         if self.world.backend == Backend::Fork {
-            let launch = ServeLaunch { queues, authkey: key, rendezvous };
+            let bind = super::hosts::bind_address();
+            let launch = ServeLaunch { queues, authkey: key, rendezvous, bind, peer_timeout };
             let mut p = Process::new(&SERVE, launch).name(format!("{m}-server")).start_method(StartMethod::Spawn);
             p.start().map_err(|e| cannot(e.to_string()))?;
             self.servers.insert(m.to_string(), Server::Process(Box::new(p)));
             return Ok(());
         }
         let builder = queues.into_iter().fold(Manager::builder(), |b, q| b.queue(q)).authkey(key.into_bytes());
+        let builder = builder.address(std::net::SocketAddr::new(super::hosts::bind_address(), 0));
+        let builder = match peer_timeout {
+            Some(t) => builder.peer_timeout(t),
+            None => builder,
+        };
         let server = builder.start().map_err(|e| cannot(e.to_string()))?;
         rendezvous.put(&server.address().to_string()).map_err(channel)?;
         self.servers.insert(m.to_string(), Server::Here(server));
@@ -106,7 +124,11 @@ impl Actor {
         let address: String = rendezvous.get().map_err(channel)?;
         rendezvous.put(&address).map_err(channel)?;
         let key = key.unwrap_or(default_key);
-        let client = Client::connect(address.as_str(), key.as_bytes()).map_err(manager_err)?;
+        let builder = match self.peer_timeout(m) {
+            Some(t) => Client::builder().peer_timeout(t),
+            None => Client::builder(),
+        };
+        let client = builder.connect(address.as_str(), key.as_bytes()).map_err(manager_err)?;
         self.clients.insert(m.to_string(), client);
         Ok(())
     }

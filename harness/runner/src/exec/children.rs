@@ -145,6 +145,7 @@ impl Actor {
         def: &str,
         instance: String,
         params: HashMap<String, Value>,
+        host: Option<&str>,
     ) -> Result<(), StepErr> {
         self.check_new(&instance)?;
         let ends = self.ends_for(def);
@@ -178,6 +179,7 @@ impl Actor {
             instance: instance.clone(),
             params: params.into_iter().collect(),
             bundle: self.world.bundle(ends),
+            host: super::hosts::of_child(&self.world.scenario, def, host),
         };
         let method = if backend == Backend::Fork { StartMethod::Fork } else { StartMethod::Spawn };
         let mut p = Process::new(&ACTOR_ENTRY, launch).name(instance.clone()).start_method(method);
@@ -193,6 +195,10 @@ impl Actor {
         let ends = self.ends_for(def);
         match procthread::fork() {
             Ok(procthread::Fork::Child) => {
+                if let Err(why) = super::hosts::enter(self.world.scenario.hosts.of_actor(def)) {
+                    eprintln!("actor `{instance}`: {why}");
+                    procthread::exit_child(74)
+                }
                 let mut child = Actor::new(self.world.clone(), &instance, HashMap::new(), None);
                 child.def_name = def.to_string();
                 child.ends = ends.into_iter().map(|(p, e, end)| ((p, e), end)).collect();

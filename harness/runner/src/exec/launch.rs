@@ -32,6 +32,9 @@ pub struct Launch {
     pub(crate) instance: String,
     pub(crate) params: Vec<(String, serde_json::Value)>,
     pub(crate) bundle: Bundle,
+    /// The host it runs on, if the scenario has hosts.
+    #[serde(default)]
+    pub(crate) host: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -64,6 +67,10 @@ pub struct ServeLaunch {
     pub(crate) queues: Vec<String>,
     pub(crate) authkey: String,
     pub(crate) rendezvous: Queue,
+    /// Where it listens: its host's address, or loopback.
+    pub(crate) bind: std::net::IpAddr,
+    /// The manager's `peer_timeout_ms`, if the scenario sets one.
+    pub(crate) peer_timeout: Option<std::time::Duration>,
 }
 
 /// A process actor: runs its steps, waits for what it started, exits with its code.
@@ -76,6 +83,10 @@ pub static TASK: Task<TaskLaunch, TaskOut> = Task::new("harness::task", run_task
 pub static SERVE: Entry<ServeLaunch> = Entry::new("harness::serve", run_server);
 
 fn run_actor_process(mut l: Launch) {
+    if let Err(why) = super::hosts::enter(l.host.as_deref()) {
+        eprintln!("actor `{}`: {why}", l.instance);
+        std::process::exit(74)
+    }
     let ends = std::mem::take(&mut l.bundle.ends).into_iter().map(|(p, e, end)| ((p, e), end)).collect();
     let Ok(log) = EventLog::open(&l.events) else { std::process::exit(70) };
     let log = Arc::new(log);
@@ -101,6 +112,11 @@ fn run_task(t: TaskLaunch) -> TaskOut {
 
 fn run_server(s: ServeLaunch) {
     let builder = s.queues.into_iter().fold(procthread::manager::Manager::builder(), |b, q| b.queue(q));
+    let builder = builder.address(std::net::SocketAddr::new(s.bind, 0));
+    let builder = match s.peer_timeout {
+        Some(t) => builder.peer_timeout(t),
+        None => builder,
+    };
     let Ok(server) = builder.authkey(s.authkey.into_bytes()).start() else { std::process::exit(72) };
     if s.rendezvous.put(&server.address().to_string()).is_err() {
         std::process::exit(73);

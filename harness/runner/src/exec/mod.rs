@@ -4,6 +4,7 @@
 mod actor;
 mod channels;
 mod children;
+mod hosts;
 mod launch;
 mod pools;
 mod prims;
@@ -23,6 +24,9 @@ pub use launch::{ACTOR_ENTRY, SERVE, TASK};
 /// Runs the scenario's `main` actor to its end; returns the executor's exit code
 /// (0 when main finished its steps, 1 when one failed).
 pub fn execute(scenario: Scenario, backend: Backend, events: &Path) -> std::io::Result<i32> {
+    crate::faults::inject::load().map_err(std::io::Error::other)?;
+    // Main runs on its host before it makes anything (a host is a network namespace per thread).
+    hosts::enter(scenario.hosts.of_actor(MAIN)).map_err(std::io::Error::other)?;
     let log = Arc::new(EventLog::open(events)?);
     let world = world::World::new(Arc::new(scenario), backend, log)?;
     let mut main = actor::Actor::new(world, MAIN, Default::default(), None);

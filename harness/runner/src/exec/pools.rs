@@ -22,6 +22,10 @@ struct TaskRec {
     handle: AsyncResult<TaskOut>,
     /// How it ended, once known (a result can be taken from its handle once).
     outcome: Option<Result<TaskOut, PoolError>>,
+    /// Its `Exit` event is written (a task whose worker died has no `Finished` of its own: its
+    /// end is when the death is first seen, not when the pool is joined, or the bounds on the
+    /// pool would count it as running alongside every later task).
+    exit_recorded: bool,
 }
 
 pub(crate) struct PoolState {
@@ -100,7 +104,7 @@ impl Actor {
                 PoolError::Closed => StepErr::kind(ErrorKind::Closed, e.to_string()),
                 other => StepErr::other(format!("cannot submit to `{pool}`: {other}")),
             })?;
-            state.tasks.push(TaskRec { name: name.clone(), handle, outcome: None });
+            state.tasks.push(TaskRec { name: name.clone(), handle, outcome: None, exit_recorded: false });
             out.push(name);
         }
         Ok(out)
@@ -123,6 +127,7 @@ impl Actor {
         timeout: Option<Duration>,
     ) -> Result<Vec<Value>, StepErr> {
         let deadline = timeout.map(|t| Instant::now() + t);
+        let world = self.world.clone();
         let state = self.pool_state(pool)?;
         let mut values = Vec::new();
         for name in names {
@@ -140,6 +145,10 @@ impl Actor {
                         ));
                     }
                     other => task.outcome = Some(other.cloned()),
+                }
+                if let Some(outcome @ Err(PoolError::WorkerDied { .. })) = &task.outcome {
+                    record_exit(&world, name, pool, outcome);
+                    task.exit_recorded = true;
                 }
             }
             values.push(task_value(name, task.outcome.as_ref())?);
@@ -223,7 +232,7 @@ impl Actor {
             PoolRt::Threads(tp) => tp.join(),
             PoolRt::Processes(p) => p.join(),
         };
-        for mut task in state.tasks {
+        for mut task in state.tasks.into_iter().filter(|t| !t.exit_recorded) {
             let outcome = task.outcome.take().unwrap_or_else(|| task.handle.get(None).cloned());
             record_exit(&self.world, &task.name, pool, &outcome);
         }

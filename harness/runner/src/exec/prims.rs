@@ -411,6 +411,8 @@ fn lock(e: LockError) -> StepErr {
 pub(crate) fn channel(e: ChannelError) -> StepErr {
     let kind = match e {
         ChannelError::Eof => Some(ErrorKind::Eof),
+        // The peer closed in the middle of a message (it died writing it): CPython's EOFError.
+        ChannelError::Truncated { .. } => Some(ErrorKind::Eof),
         ChannelError::Empty(_) => Some(ErrorKind::Timeout),
         ChannelError::Full { .. } => Some(ErrorKind::Full),
         ChannelError::Closed => Some(ErrorKind::Closed),

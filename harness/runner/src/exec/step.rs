@@ -18,10 +18,10 @@ impl Actor {
                 let text = self.render(t);
                 self.record(EventKind::Print { text });
             }
-            StepKind::Start { actor, name, args } => {
+            StepKind::Start { actor, name, args, host } => {
                 let instance = self.name(name);
                 let params = args.iter().map(|(k, v)| (k.clone(), self.value(v))).collect();
-                self.start_child(actor, instance, params)?;
+                self.start_child(actor, instance, params, host.as_deref())?;
             }
             StepKind::Fork { actor, name } => {
                 let instance = self.name(name);
@@ -229,6 +229,7 @@ impl Actor {
                 crate::exit_now(code);
             }
             StepKind::Crash(how) => crash(*how),
+            StepKind::Link { host, change } => self.link(host, change)?,
         }
         Ok(())
     }

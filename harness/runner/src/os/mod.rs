@@ -10,3 +10,6 @@ pub use unix::*;
 mod windows;
 #[cfg(windows)]
 pub use windows::*;
+
+#[cfg(not(target_os = "linux"))]
+mod no_lab;

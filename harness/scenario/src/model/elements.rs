@@ -87,6 +87,9 @@ impl Scenario {
                 _ => {}
             }
         }
+        if !self.hosts.is_empty() {
+            add("setting:hosts");
+        }
         for (_, step) in self.all_steps() {
             step_elements(step, &mut add);
         }
@@ -158,7 +161,12 @@ fn step_elements(step: &Step, add: &mut impl FnMut(&str)) {
         | StepKind::Exit(super::Int::Template { .. }) => add("number:template"),
         StepKind::Return(v) => values.push(v),
         StepKind::ForEach { items, .. } => values.extend(items),
-        StepKind::Start { args, .. } => values.extend(args.iter().map(|(_, v)| v)),
+        StepKind::Start { args, host, .. } => {
+            if host.is_some() {
+                add("key:host");
+            }
+            values.extend(args.iter().map(|(_, v)| v))
+        }
         _ => {}
     }
     match kind {

@@ -67,4 +67,24 @@ pub struct Expectations {
     /// The run must time out, with each listed actor (or pattern) in a step of that verb; every
     /// actor still running then must be listed.
     pub hang: Vec<(NamePattern, String)>,
+    /// Where each entry above is written, so that a failure points at its line.
+    #[serde(default)]
+    pub at: Vec<ExpectAt>,
+}
+
+/// Where an `[expect]` entry is written: the line and column (1-based) of its key, e.g. `reader`
+/// in `received = { reader = [...] }` (`key` is `received`, `entry` is `reader`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectAt {
+    pub key: String,
+    pub entry: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Expectations {
+    /// Where the entry `entry` of `key` (`received`, `exit`, ...) is written, if known.
+    pub fn at(&self, key: &str, entry: &str) -> Option<&ExpectAt> {
+        self.at.iter().find(|a| a.key == key && a.entry == entry)
+    }
 }

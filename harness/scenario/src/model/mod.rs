@@ -4,6 +4,8 @@
 
 mod elements;
 mod expect;
+mod faults;
+mod hosts;
 mod resource;
 mod step;
 mod value;
@@ -15,6 +17,8 @@ use serde::{Deserialize, Serialize};
 
 pub use elements::V2_ELEMENTS;
 pub use expect::*;
+pub use faults::*;
+pub use hosts::*;
 pub use resource::*;
 pub use step::*;
 pub use value::*;
@@ -41,6 +45,12 @@ pub struct Scenario {
     /// Declared differences of other implementations (`[divergence.cpython]`).
     #[serde(default)]
     pub divergences: Vec<crate::divergence::Divergence>,
+    /// What a fault run may do and what must survive it (`[faults]`); none: never run with faults.
+    #[serde(default)]
+    pub faults: Option<FaultSpec>,
+    /// The hosts its actors run on (`[hosts]`), if it declares any.
+    #[serde(default)]
+    pub hosts: Hosts,
 }
 
 pub const MAIN: &str = "main";

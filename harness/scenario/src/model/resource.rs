@@ -82,8 +82,14 @@ pub enum ResourceKind {
     Local,
     /// A pool of `size` workers running actor definitions as tasks.
     Pool { size: usize },
-    /// A TCP manager serving named queues, guarded by an auth key.
-    Manager { queues: Vec<String>, authkey: String },
+    /// A TCP manager serving named queues, guarded by an auth key. `peer_timeout_ms`: how long
+    /// its server and clients wait on a silent peer (the reference's default, 10 s, if `None`).
+    Manager {
+        queues: Vec<String>,
+        authkey: String,
+        #[serde(default)]
+        peer_timeout_ms: Option<u32>,
+    },
 }
 
 impl ResourceKind {

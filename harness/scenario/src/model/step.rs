@@ -55,10 +55,13 @@ pub enum ErrorKind {
     TaskFailed,
     /// The worker process running a pool task died (killed, crashed, exited).
     WorkerDied,
+    /// The connection to a manager broke or stopped answering (a cut link, a server gone): a
+    /// put may or may not have arrived (it is never sent twice).
+    Lost,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 15] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::Eof,
         ErrorKind::Timeout,
         ErrorKind::AuthRefused,
@@ -74,6 +77,7 @@ impl ErrorKind {
         ErrorKind::NotChild,
         ErrorKind::TaskFailed,
         ErrorKind::WorkerDied,
+        ErrorKind::Lost,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -93,6 +97,7 @@ impl ErrorKind {
             ErrorKind::NotChild => "not_child",
             ErrorKind::TaskFailed => "task_failed",
             ErrorKind::WorkerDied => "worker_died",
+            ErrorKind::Lost => "lost",
         }
     }
 
@@ -203,6 +208,9 @@ pub enum StepKind {
         actor: String,
         name: NameExpr,
         args: Vec<(String, ValueExpr)>,
+        /// The host it runs on (`host = "..."`), if the step names one; else its definition's,
+        /// else the starter's.
+        host: Option<String>,
     },
     /// Raw `fork()`: the child runs the actor definition, the parent goes on (Unix only).
     Fork {
@@ -343,6 +351,11 @@ pub enum StepKind {
     Shutdown(String),
     Exit(Int),
     Crash(Crash),
+    /// `link`, `cut` or `restore` of a host's link.
+    Link {
+        host: String,
+        change: super::hosts::LinkChange,
+    },
 }
 
 impl StepKind {
@@ -408,6 +421,7 @@ impl StepKind {
             StepKind::Shutdown(_) => "shutdown",
             StepKind::Exit(_) => "exit",
             StepKind::Crash(_) => "crash",
+            StepKind::Link { change, .. } => change.verb(),
         }
     }
 
@@ -439,9 +453,9 @@ impl StepKind {
             StepKind::Join { .. } => &[],
             StepKind::Terminate(_) | StepKind::Kill(_) => &[NotStarted],
             StepKind::Put { queue: QueueRef::Local(_), .. } => &[Full, Closed],
-            StepKind::Put { queue: QueueRef::Remote { .. }, .. } => &[AuthRefused],
+            StepKind::Put { queue: QueueRef::Remote { .. }, .. } => &[AuthRefused, Lost],
             StepKind::Get { queue: QueueRef::Local(_), .. } => &[Timeout, Closed],
-            StepKind::Get { queue: QueueRef::Remote { .. }, .. } => &[Timeout, AuthRefused],
+            StepKind::Get { queue: QueueRef::Remote { .. }, .. } => &[Timeout, AuthRefused, Lost],
             StepKind::Queue { .. } => &[Closed],
             StepKind::TaskDone(_) => &[TooMany],
             StepKind::Send { .. } => &[Eof, Closed],
@@ -459,7 +473,8 @@ impl StepKind {
             StepKind::Submit(_) => &[Closed],
             StepKind::Map { .. } | StepKind::Imap { .. } => &[Timeout, TaskFailed, WorkerDied, Closed],
             StepKind::Result { .. } => &[Timeout, TaskFailed, WorkerDied],
-            StepKind::Connect { .. } => &[AuthRefused],
+            StepKind::Connect { .. } => &[AuthRefused, Lost],
+            StepKind::Shutdown(_) => &[Lost],
             _ => &[],
         }
     }

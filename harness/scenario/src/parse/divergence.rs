@@ -17,7 +17,7 @@ use std::ops::Range;
 use std::time::Duration;
 
 use crate::backend::{Applicability, Backend, applicability};
-use crate::diag::{Sink, one_of};
+use crate::diag::{Sink, did_you_mean, one_of};
 use crate::divergence::{Divergence, Hang, Implementation, OSES};
 use crate::model::Scenario;
 use crate::tree::{Node, Sp, Table};
@@ -67,7 +67,8 @@ fn implementation(key: &Sp<String>, sink: &mut Sink<'_>) -> Option<Implementatio
         None => {
             let others: Vec<&str> =
                 Implementation::ALL.iter().filter(|i| **i != Implementation::Reference).map(|i| i.as_str()).collect();
-            sink.error(&key.span, format!("unknown implementation `{}`; expected {}", key.v, one_of(&others)));
+            let hint = did_you_mean(&key.v, &others, "expected");
+            sink.error(&key.span, format!("unknown implementation `{}`; {hint}", key.v));
             None
         }
     }
@@ -137,7 +138,7 @@ fn backend_list(node: &Sp<Node>, sink: &mut Sink<'_>) -> Option<Vec<Backend>> {
             Some(b) => out.push(b),
             None => {
                 let all: Vec<&str> = Backend::ALL.iter().map(|b| b.as_str()).collect();
-                sink.error(&n.span, format!("unknown backend `{}`; expected {}", n.v, one_of(&all)));
+                sink.error(&n.span, format!("unknown backend `{}`; {}", n.v, did_you_mean(&n.v, &all, "expected")));
             }
         }
     }
@@ -151,7 +152,8 @@ fn os_list(node: &Sp<Node>, sink: &mut Sink<'_>) -> Option<Vec<String>> {
         if OSES.contains(&n.v.as_str()) {
             out.push(n.v);
         } else {
-            sink.error(&n.span, format!("unknown operating system `{}`; expected {}", n.v, one_of(&OSES)));
+            let hint = did_you_mean(&n.v, &OSES, "expected");
+            sink.error(&n.span, format!("unknown operating system `{}`; {hint}", n.v));
         }
     }
     Some(out)
@@ -183,13 +185,18 @@ fn hang(node: &Sp<Node>, known: &Known, sink: &mut Sink<'_>) -> Option<Hang> {
             let names: Vec<&str> = known.instances.iter().map(String::as_str).collect();
             sink.error(
                 &k.span,
-                format!("unknown actor instance `{}`; instances started in this scenario: {}", k.v, one_of(&names)),
+                format!(
+                    "unknown actor instance `{}`; {}",
+                    k.v,
+                    did_you_mean(&k.v, &names, "instances started in this scenario:")
+                ),
             );
             continue;
         }
         let Some(verb) = fields::string(v, "the step the actor hangs in (its verb)", sink) else { continue };
         if !verbs.contains(&verb.v.as_str()) {
-            sink.error(&verb.span, format!("unknown step `{}`; a step is one of {}", verb.v, one_of(&verbs)));
+            let hint = did_you_mean(&verb.v, &verbs, "a step is one of");
+            sink.error(&verb.span, format!("unknown step `{}`; {hint}", verb.v));
             continue;
         }
         at.push((k.v.clone(), verb.v));

@@ -1,7 +1,7 @@
 //! The `[expect]` table: what must hold at the end of a run.
 
-use crate::diag::{Sink, one_of};
-use crate::model::{ExitExpect, Expectations, NamePattern, ResourceKind, VarExpect, VarExpectation};
+use crate::diag::{Sink, did_you_mean};
+use crate::model::{ExitExpect, ExpectAt, Expectations, NamePattern, ResourceKind, VarExpect, VarExpectation};
 use crate::template::Template;
 use crate::tree::{Node, Sp};
 
@@ -17,7 +17,7 @@ const KEYS: [&str; 7] =
     ["exit", "variables", "max_concurrent", "max_distinct_pids", "received", "received_unordered", "hang"];
 
 pub(crate) fn parse(node: &Sp<Node>, known: &Known, sink: &mut Sink<'_>) -> Expectations {
-    let mut out = Expectations::default();
+    let mut out = Expectations { at: positions(node, sink), ..Expectations::default() };
     let Some(mut f) = Fields::of(node, "`expect`", sink) else { return out };
     if let Some(t) = f.take("exit") {
         out.exit = entries(t, "`expect.exit`", sink)
@@ -79,11 +79,10 @@ pub(crate) fn parse(node: &Sp<Node>, known: &Known, sink: &mut Sink<'_>) -> Expe
                 let verb = fields::string(v, "the step an actor hangs in", sink)?;
                 if !VERBS.iter().any(|(w, _)| *w == verb.v) {
                     let verbs: Vec<&str> = VERBS.iter().map(|(w, _)| *w).collect();
-                    let message = match crate::diag::closest(&verb.v, &verbs) {
-                        Some(near) => format!("unknown step `{}`; did you mean `{near}`?", verb.v),
-                        None => format!("unknown step `{}`; expected {}", verb.v, one_of(&verbs)),
-                    };
-                    sink.error(&verb.span, message);
+                    sink.error(
+                        &verb.span,
+                        format!("unknown step `{}`; {}", verb.v, did_you_mean(&verb.v, &verbs, "expected")),
+                    );
                     return None;
                 }
                 Some((who, verb.v))
@@ -92,6 +91,23 @@ pub(crate) fn parse(node: &Sp<Node>, known: &Known, sink: &mut Sink<'_>) -> Expe
     }
     f.finish(&KEYS, sink);
     out
+}
+
+/// Where each entry of each table of `[expect]` is written.
+fn positions(node: &Sp<Node>, sink: &Sink<'_>) -> Vec<ExpectAt> {
+    let Node::Table(tables) = &node.v else { return Vec::new() };
+    let mut found = Vec::new();
+    for (key, table) in tables.iter().filter(|(k, _)| KEYS.contains(&k.v.as_str())) {
+        if let Node::Table(entries) = &table.v {
+            found.extend(entries.iter().map(|(entry, _)| (key.v.clone(), entry.v.clone(), entry.span.start)));
+        }
+    }
+    let offsets: Vec<usize> = found.iter().map(|(_, _, offset)| *offset).collect();
+    found
+        .into_iter()
+        .zip(sink.locate(&offsets))
+        .map(|((key, entry, _), (line, column))| ExpectAt { key, entry, line, column })
+        .collect()
 }
 
 fn entries<'t>(node: &'t Sp<Node>, what: &str, sink: &mut Sink<'_>) -> Vec<(&'t Sp<String>, &'t Sp<Node>)> {
@@ -103,7 +119,7 @@ fn entries<'t>(node: &'t Sp<Node>, what: &str, sink: &mut Sink<'_>) -> Vec<(&'t 
 
 /// An instance (or pool task) name, or a pattern whose placeholders match any text (`"c{i}"`):
 /// a literal name must be one this scenario can make; a pattern must match one when judged.
-fn pattern(k: &Sp<String>, known: &Known, sink: &mut Sink<'_>) -> Option<NamePattern> {
+pub(crate) fn pattern(k: &Sp<String>, known: &Known, sink: &mut Sink<'_>) -> Option<NamePattern> {
     let t = match Template::parse(&k.v) {
         Ok(t) => t,
         Err(e) => {
@@ -119,7 +135,11 @@ fn pattern(k: &Sp<String>, known: &Known, sink: &mut Sink<'_>) -> Option<NamePat
     let names: Vec<&str> = known.instances.iter().map(String::as_str).collect();
     sink.error(
         &k.span,
-        format!("unknown actor instance `{}`; instances started in this scenario: {}", k.v, one_of(&names)),
+        format!(
+            "unknown actor instance `{}`; {}",
+            k.v,
+            did_you_mean(&k.v, &names, "instances started in this scenario:")
+        ),
     );
     None
 }
@@ -136,7 +156,7 @@ fn pool(k: &Sp<String>, known: &Known, sink: &mut Sink<'_>) -> Option<String> {
     }
     let pools: Vec<&str> =
         known.resources.iter().filter(|(_, r)| r.word() == "pool").map(|(n, _)| n.as_str()).collect();
-    sink.error(&k.span, format!("unknown pool `{}`; pools defined: {}", k.v, one_of(&pools)));
+    sink.error(&k.span, format!("unknown pool `{}`; {}", k.v, did_you_mean(&k.v, &pools, "pools defined:")));
     None
 }
 
@@ -168,7 +188,8 @@ fn variable(k: &Sp<String>, v: &Sp<Node>, known: &Known, sink: &mut Sink<'_>) ->
     if !matches!(known.kind_of(&k.v), Some(ResourceKind::Variable { .. })) {
         let vars: Vec<&str> =
             known.resources.iter().filter(|(_, r)| r.word() == "variable").map(|(n, _)| n.as_str()).collect();
-        sink.error(&k.span, format!("unknown variable `{}`; variables defined: {}", k.v, one_of(&vars)));
+        let hint = did_you_mean(&k.v, &vars, "variables defined:");
+        sink.error(&k.span, format!("unknown variable `{}`; {hint}", k.v));
         return None;
     }
     let (threads, processes) = if let Node::Table(_) = v.v {

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use crate::diag::{Sink, one_of};
+use crate::diag::{Sink, did_you_mean};
 use crate::tree::{Node, Sp, Table};
 
 /// The keys of one table, taken one at a time; whatever is left over is an unknown key.
@@ -53,7 +53,8 @@ impl<'t> Fields<'t> {
     pub(crate) fn finish(self, allowed: &[&str], sink: &mut Sink<'_>) {
         for (i, (k, _)) in self.table.iter().enumerate() {
             if !self.used[i] && !allowed.contains(&k.v.as_str()) {
-                sink.error(&k.span, format!("unknown key `{}` in {}; expected {}", k.v, self.what, one_of(allowed)));
+                let hint = did_you_mean(&k.v, allowed, "expected");
+                sink.error(&k.span, format!("unknown key `{}` in {}; {hint}", k.v, self.what));
             }
         }
     }

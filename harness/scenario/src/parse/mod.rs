@@ -4,7 +4,9 @@
 
 mod divergence;
 mod expect;
+mod faults;
 mod fields;
+mod hosts;
 mod instances;
 mod resources;
 mod steps;
@@ -15,14 +17,14 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::backend::Backend;
-use crate::diag::{Diagnostic, Diagnostics, LineIndex, Sink, line_col, one_of};
+use crate::diag::{Diagnostic, Diagnostics, LineIndex, Sink, did_you_mean, line_col, shown};
 use crate::model::{ActorDef, DEFAULT_TIMEOUT, MAIN, NamePattern, Resource, ResourceKind, Scenario};
 use crate::tree::{self, Node, Sp};
 
 use fields::Fields;
 
-const TOP_KEYS: [&str; 8] =
-    ["title", "chapter", "timeout_ms", "backends", "resources", "actors", "expect", "divergence"];
+const TOP_KEYS: [&str; 10] =
+    ["title", "chapter", "timeout_ms", "backends", "hosts", "resources", "actors", "expect", "divergence", "faults"];
 
 /// The names a scenario defines, learnt before its steps are read. Lists keep file order (for
 /// messages); lookups go through hash maps, so that a file with many names stays linear.
@@ -40,6 +42,8 @@ pub(crate) struct Known {
     pub(crate) tasks: Vec<NamePattern>,
     /// Instances some `start` or `fork` step names with a template: names made at run time.
     pub(crate) templated: Vec<NamePattern>,
+    /// The declared hosts (`[hosts]`), in file order.
+    pub(crate) hosts: Vec<String>,
 }
 
 impl Known {
@@ -67,6 +71,7 @@ impl Known {
             instances,
             tasks: found.tasks,
             templated: found.templated,
+            hosts: Vec::new(),
         }
     }
 
@@ -111,6 +116,10 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Scenario, Diagnostics> {
         Err(e) => {
             let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
             let (line, column) = line_col(valid, valid.len());
+            // The line as far as it can be read, the byte that cannot shown as U+FFFD.
+            let lossy = String::from_utf8_lossy(bytes);
+            let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
+            let (source_line, span) = shown(&lossy, line_start, valid.len()..valid.len() + 1);
             let byte = bytes.get(e.valid_up_to()).copied().unwrap_or_default();
             let message = match e.error_len() {
                 Some(_) => {
@@ -118,7 +127,7 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Scenario, Diagnostics> {
                 }
                 None => "the file is not valid UTF-8: it ends in the middle of a character".to_string(),
             };
-            Err(Diagnostics(vec![Diagnostic { file: path.to_path_buf(), line, column, message }]))
+            Err(Diagnostics(vec![Diagnostic { file: path.to_path_buf(), line, column, message, source_line, span }]))
         }
     }
 }
@@ -145,30 +154,35 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
     let actors_node = top.take("actors");
     let expect_node = top.take("expect");
     let divergence_node = top.take("divergence");
+    let faults_node = top.take("faults");
+    let hosts_node = top.take("hosts");
     top.finish(&TOP_KEYS, sink);
 
     let resources = resources_node.map(|r| resources::parse(r, sink)).unwrap_or_default();
+    let declared = hosts_node.map(|h| hosts::parse(h, sink)).unwrap_or_default();
     let Some(actors_node) = actors_node else {
         sink.error(&(0..0), "a scenario needs `[actors.main]`, the actor the run starts with");
         return None;
     };
     let raw_actors = actor_tables(actors_node, sink);
-    if !raw_actors.iter().any(|(n, _, _)| n.v == MAIN) {
+    if !raw_actors.iter().any(|(n, _, _, _)| n.v == MAIN) {
         sink.error(&actors_node.span, "a scenario needs `[actors.main]`, the actor the run starts with");
     }
-    let defined: HashSet<&str> = raw_actors.iter().map(|(n, _, _)| n.v.as_str()).collect();
+    let defined: HashSet<&str> = raw_actors.iter().map(|(n, _, _, _)| n.v.as_str()).collect();
+    let placement = hosts::placement(declared, raw_actors.iter().map(|(n, _, _, h)| (n, *h)), &actors_node.span, sink);
     let lines = LineIndex::new(source);
-    let found = instances::find(raw_actors.iter().filter_map(|(_, _, steps)| *steps), &defined, &lines, sink);
-    let known = Known::new(
+    let found = instances::find(raw_actors.iter().filter_map(|(_, _, steps, _)| *steps), &defined, &lines, sink);
+    let mut known = Known::new(
         lines,
         resources.iter().map(|r| (r.name.clone(), r.kind.clone())).collect(),
-        raw_actors.iter().map(|(n, p, _)| (n.v.clone(), p.clone())).collect(),
+        raw_actors.iter().map(|(n, p, _, _)| (n.v.clone(), p.clone())).collect(),
         found,
     );
+    known.hosts = placement.hosts.iter().map(|h| h.name.clone()).collect();
     check_pipe_owners(&resources, resources_node, &known, sink);
 
     let mut actors = Vec::new();
-    for (name, params, steps) in &raw_actors {
+    for (name, params, steps, _) in &raw_actors {
         let mut parser =
             steps::StepParser { known: &known, scope: values::Scope { params, known: &known }, sink: &mut *sink };
         let steps = steps.map(|s| parser.steps(s, "`steps`")).unwrap_or_default();
@@ -179,6 +193,7 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
     let backends = backends_node.and_then(|b| backend_list(b, sink));
     let expect = expect_node.map(|e| expect::parse(e, &known, sink)).unwrap_or_default();
     let divergences = divergence_node.map(|d| divergence::parse(d, expect_node, &known, sink)).unwrap_or_default();
+    let faults = faults_node.and_then(|f| faults::parse(f, &expect, &known, sink));
     let mut scenario = Scenario {
         name,
         path: path.to_path_buf(),
@@ -190,13 +205,16 @@ fn parse_into(path: &Path, source: &str, sink: &mut Sink<'_>) -> Option<Scenario
         actors,
         expect,
         divergences: Vec::new(),
+        faults,
+        hosts: placement,
     };
     divergence::check(&scenario, &divergences, sink);
     scenario.divergences = divergences.into_iter().map(|d| d.divergence).collect();
     Some(scenario)
 }
 
-type RawActor<'t> = (Sp<String>, Vec<String>, Option<&'t Sp<Node>>);
+/// An actor table: its name, parameters, steps and `host`.
+type RawActor<'t> = (Sp<String>, Vec<String>, Option<&'t Sp<Node>>, Option<&'t Sp<Node>>);
 
 fn actor_tables<'t>(node: &'t Sp<Node>, sink: &mut Sink<'_>) -> Vec<RawActor<'t>> {
     let Some(mut all) = Fields::of(node, "`actors`", sink) else { return Vec::new() };
@@ -205,11 +223,12 @@ fn actor_tables<'t>(node: &'t Sp<Node>, sink: &mut Sink<'_>) -> Vec<RawActor<'t>
         let Some(mut f) = Fields::of(body, format!("actor `{}`", name.v), sink) else { continue };
         let params = f.take("params").and_then(|p| fields::strings(p, "`params`", sink)).unwrap_or_default();
         let steps = f.take("steps");
+        let host = f.take("host");
         if steps.is_none() {
             sink.error(&name.span, format!("actor `{}` needs `steps`", name.v));
         }
-        f.finish(&["params", "steps"], sink);
-        out.push((name.clone(), params.into_iter().map(|p| p.v).collect(), steps));
+        f.finish(&["params", "steps", "host"], sink);
+        out.push((name.clone(), params.into_iter().map(|p| p.v).collect(), steps, host));
     }
     out
 }
@@ -223,7 +242,11 @@ fn check_pipe_owners(resources: &[Resource], node: Option<&Sp<Node>>, known: &Kn
                     let names: Vec<&str> = known.actors.iter().map(|(n, _)| n.as_str()).collect();
                     sink.error(
                         &span,
-                        format!("pipe `{}`: unknown actor `{owner}`; defined actors: {}", r.name, one_of(&names)),
+                        format!(
+                            "pipe `{}`: unknown actor `{owner}`; {}",
+                            r.name,
+                            did_you_mean(owner, &names, "defined actors:")
+                        ),
                     );
                 }
             }
@@ -239,7 +262,7 @@ fn backend_list(node: &Sp<Node>, sink: &mut Sink<'_>) -> Option<Vec<Backend>> {
             Some(b) => out.push(b),
             None => {
                 let all: Vec<&str> = Backend::ALL.iter().map(|b| b.as_str()).collect();
-                sink.error(&n.span, format!("unknown backend `{}`; expected {}", n.v, one_of(&all)));
+                sink.error(&n.span, format!("unknown backend `{}`; {}", n.v, did_you_mean(&n.v, &all, "expected")));
             }
         }
     }

@@ -1,6 +1,6 @@
 //! The `[resources]` table: one entry per resource, a kind word or a table with `kind`.
 
-use crate::diag::{Sink, one_of};
+use crate::diag::{Sink, did_you_mean, one_of};
 use crate::model::{Resource, ResourceKind, Scope, SyncKind};
 use crate::tree::{Node, Sp};
 
@@ -42,7 +42,7 @@ pub(crate) fn parse(node: &Sp<Node>, sink: &mut Sink<'_>) -> Vec<Resource> {
 }
 
 fn unknown(sink: &mut Sink<'_>, s: &Sp<String>) {
-    sink.error(&s.span, format!("unknown resource kind `{}`; expected {}", s.v, one_of(&KINDS)));
+    sink.error(&s.span, format!("unknown resource kind `{}`; {}", s.v, did_you_mean(&s.v, &KINDS, "expected")));
 }
 
 /// The default scope: queues are `multiprocessing`'s (shared by processes, as in the chapter),
@@ -165,10 +165,16 @@ fn kind(name: &str, spec: &Sp<Node>, sink: &mut Sink<'_>) -> Option<ResourceKind
                 .and_then(|q| fields::strings(q, "`queues`", sink));
             let key = required(&mut f, "authkey", "the shared key clients must prove", sink)
                 .and_then(|k| fields::string(k, "`authkey`", sink));
-            let kind = queues
-                .zip(key)
-                .map(|(q, k)| ResourceKind::Manager { queues: q.into_iter().map(|s| s.v).collect(), authkey: k.v });
-            (kind, &["kind", "queues", "authkey"])
+            let peer = match f.take("peer_timeout_ms") {
+                Some(t) => fields::int(t, "`peer_timeout_ms`", 1, 600_000, sink).map(|t| Some(t as u32)),
+                None => Some(None),
+            };
+            let kind = queues.zip(key).zip(peer).map(|((q, k), peer_timeout_ms)| ResourceKind::Manager {
+                queues: q.into_iter().map(|s| s.v).collect(),
+                authkey: k.v,
+                peer_timeout_ms,
+            });
+            (kind, &["kind", "queues", "authkey", "peer_timeout_ms"])
         }
         _ => {
             unknown(sink, &kind);

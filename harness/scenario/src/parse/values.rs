@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use crate::diag::{Sink, one_of};
+use crate::diag::{Sink, did_you_mean};
 use crate::model::{Int, ValueExpr, is_none, literal_text};
 use crate::template::{BUILTINS, Placeholder, Template};
 use crate::tree::{Node, Sp};
@@ -33,11 +33,15 @@ pub(crate) fn template(s: &Sp<String>, scope: &Scope<'_>, sink: &mut Sink<'_>) -
             Placeholder::Param(p) if !scope.params.contains(&p) => {
                 let mut valid: Vec<&str> = BUILTINS.to_vec();
                 valid.extend(scope.params.iter().map(String::as_str));
-                Some(format!("unknown placeholder `{{{p}}}` in template \"{}\"; expected {}", s.v, one_of(&valid)))
+                Some(format!(
+                    "unknown placeholder `{{{p}}}` in template \"{}\"; {}",
+                    s.v,
+                    did_you_mean(&p, &valid, "expected")
+                ))
             }
             Placeholder::PidOf(a) if !scope.known.is_instance(&a) => {
                 let known: Vec<&str> = scope.known.instances.iter().map(String::as_str).collect();
-                Some(format!("`{{pid:{a}}}` names no actor instance; known instances: {}", one_of(&known)))
+                Some(format!("`{{pid:{a}}}` names no actor instance; {}", did_you_mean(&a, &known, "known instances:")))
             }
             _ => None,
         };

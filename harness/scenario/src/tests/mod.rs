@@ -51,7 +51,7 @@ fn a_good_scenario_parses_into_the_model() {
     assert_eq!(s.actors[0].name, "main");
     assert_eq!(s.actors[1].params, ["n"]);
     assert!(
-        matches!(&s.actors[0].steps[1].kind, StepKind::Start { actor, name, args } if actor == "child" && name.source == "kid" && args.len() == 1)
+        matches!(&s.actors[0].steps[1].kind, StepKind::Start { actor, name, args, .. } if actor == "child" && name.source == "kid" && args.len() == 1)
     );
     assert_eq!(s.actors[0].steps[1].line, 13);
     assert_eq!(s.actors[0].steps[3].expect, Some(ErrorKind::Timeout));
@@ -108,8 +108,8 @@ fn unknown_actor_and_resource_name_the_known_ones() {
     assert_eq!(
         e,
         [
-            "t.toml:5:21: unknown actor `wrtier`; defined actors: `writer`",
-            "t.toml:5:41: unknown queue `qq`; queues defined: `q`",
+            "t.toml:5:21: unknown actor `wrtier`; did you mean `writer`?",
+            "t.toml:5:41: unknown queue `qq`; did you mean `q`?",
             "t.toml:5:72: `q` is a queue, but `acquire` needs a lock, rlock, semaphore, bounded_semaphore or condition",
         ]
     );
@@ -121,7 +121,7 @@ fn unknown_keys_are_errors_not_ignored() {
     assert_eq!(
         e,
         [
-            "t.toml:1:1: unknown key `titel` in the scenario; expected `title`, `chapter`, `timeout_ms`, `backends`, `resources`, `actors`, `expect` or `divergence`",
+            "t.toml:1:1: unknown key `titel` in the scenario; did you mean `title`?",
             "t.toml:3:26: unknown key `timeout_ms` in a step; expected `print` or `expect`",
         ]
     );
@@ -175,11 +175,11 @@ fn remote_queues_and_resources_are_checked() {
 
 #[test]
 fn several_problems_are_all_reported() {
-    let e = errors("[resources]\nx = \"sock\"\n[actors.main]\nsteps = [ { sleep_ms = -1 }, { exit = 300 } ]\n");
+    let e = errors("[resources]\nx = \"socket\"\n[actors.main]\nsteps = [ { sleep_ms = -1 }, { exit = 300 } ]\n");
     assert_eq!(
         e,
         [
-            "t.toml:2:5: unknown resource kind `sock`; expected `queue`, `joinable_queue`, `pipe`, `lock`, `rlock`, \
+            "t.toml:2:5: unknown resource kind `socket`; expected `queue`, `joinable_queue`, `pipe`, `lock`, `rlock`, \
              `semaphore`, `bounded_semaphore`, `event`, `condition`, `barrier`, `variable`, `local`, `pool` or `manager`",
             "t.toml:4:24: `sleep_ms` must be between 0 and 86400000, found -1",
             "t.toml:4:39: `exit` must be between 0 and 255, found 300",
@@ -196,6 +196,8 @@ fn max_concurrent_bounds_pools_or_the_started_actors() {
     assert_eq!(e, ["t.toml:4:23: unknown pool `actors`; pools defined: none"]);
 }
 
+mod faults;
+mod hosts;
 mod v2_expect;
 mod v2_resources;
 mod v2_steps;

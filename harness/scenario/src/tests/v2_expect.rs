@@ -97,3 +97,14 @@ fn a_sibling_join_keeps_a_scenario_to_threads() {
         ))
     );
 }
+
+#[test]
+fn each_entry_keeps_where_it_is_written() {
+    let e = expect("received = { solo = [1] }\nexit.\"c{i}\" = 0\n[expect.max_concurrent]\n  pool = 1").expect("valid");
+    // `[expect]` is line 19 (after ACTORS and a blank line).
+    let at = |key: &str, entry: &str| e.at(key, entry).map(|a| (a.line, a.column));
+    assert_eq!(at("received", "solo"), Some((20, 14)));
+    assert_eq!(at("exit", "c{i}"), Some((21, 6)));
+    assert_eq!(at("max_concurrent", "pool"), Some((23, 3)));
+    assert_eq!(at("received", "c0"), None);
+}

@@ -19,11 +19,13 @@ use nix::unistd::Pid;
 
 pub(crate) use std::os::fd::{BorrowedFd as BorrowedOs, OwnedFd as OwnedOs};
 
+mod die;
 mod liveness;
 mod park;
 mod robust;
 mod shm;
 
+pub(crate) use die::kill_self;
 pub(crate) use liveness::{current_pid, process_gone};
 pub(crate) use park::Parker;
 pub(crate) use robust::{RawLock, RawRobust};

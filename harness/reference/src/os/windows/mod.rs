@@ -17,11 +17,13 @@ use windows_sys::Win32::System::Threading::{TerminateProcess, WaitForSingleObjec
 
 pub(crate) use std::os::windows::io::{BorrowedHandle as BorrowedOs, OwnedHandle as OwnedOs};
 
+mod die;
 mod liveness;
 mod park;
 mod robust;
 mod shm;
 
+pub(crate) use die::kill_self;
 pub(crate) use liveness::{current_pid, process_gone};
 pub(crate) use park::Parker;
 pub(crate) use robust::{RawLock, RawRobust};

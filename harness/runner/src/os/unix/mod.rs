@@ -58,3 +58,13 @@ pub fn kill_self() -> ! {
     let _ = nix::sys::signal::raise(Signal::SIGKILL);
     std::process::abort()
 }
+
+/// Hosts of a run: network namespaces joined by an emulated link (Linux only).
+#[cfg(target_os = "linux")]
+pub mod lab;
+
+/// Hosts of a run: only Linux has network namespaces; every host is loopback elsewhere.
+#[cfg(not(target_os = "linux"))]
+pub mod lab {
+    pub use crate::os::no_lab::*;
+}

@@ -63,8 +63,17 @@ pub fn main(opts: Options) -> i32 {
     let Some((program, args)) = opts.argv.split_first() else {
         return report_and_exit(&opts, &failed("no executor command".into()), runner_gone);
     };
+    // The run's hosts, if it has any: they live as long as this process holds them.
+    let lab = match crate::hosts::start_lab(opts.dir.as_deref()) {
+        Ok(lab) => lab,
+        Err(e) => return report_and_exit(&opts, &failed(format!("cannot make the run's hosts: {e}")), runner_gone),
+    };
     let mut cmd = Command::new(program);
     cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null()).process_group(0);
+    cmd.env_remove(crate::hosts::SPEC_ENV);
+    if let Some((_, info)) = &lab {
+        cmd.env(crate::hosts::LAB_ENV, info);
+    }
     let executor = match cmd.spawn() {
         Ok(child) => Pid::from_raw(child.id() as i32),
         Err(e) => return report_and_exit(&opts, &failed(format!("cannot start the executor: {e}")), runner_gone),
@@ -90,6 +99,8 @@ pub fn main(opts: Options) -> i32 {
         sup.stop();
     }
     sup.run(signals.as_fd());
+    // Every process of the run is gone: its namespaces and links go with the lab.
+    drop(lab);
     let gone = sup.runner_gone || getppid().as_raw() as u32 != opts.parent;
     report_and_exit(&opts, &sup.ended, gone)
 }

@@ -11,6 +11,11 @@ use std::process::{Child, Command, ExitStatus};
 pub use interrupt::on_interrupt;
 pub use isolate::{Isolated, start};
 
+/// Hosts of a run: Windows has no network namespaces; every host is loopback.
+pub mod lab {
+    pub use crate::os::no_lab::*;
+}
+
 /// There is no supervisor process on Windows: the job object does its work.
 pub fn supervise(_opts: crate::supervise::Options) -> i32 {
     eprintln!("harness supervise is not used on Windows (runs are contained by job objects)");

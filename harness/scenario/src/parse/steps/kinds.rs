@@ -1,6 +1,6 @@
 //! Each verb's own keys, read into its [`StepKind`].
 
-use crate::diag::one_of;
+use crate::diag::did_you_mean;
 use crate::model::{
     Crash, InstanceQuery, Int, JoinTarget, QueueQuery, StepKind, SyncKind, SyncQuery, Tasks, ValueExpr,
 };
@@ -28,7 +28,8 @@ impl StepParser<'_, '_, '_> {
                     StepKind::Fork { actor, name }
                 } else {
                     let args = self.args(&actor, f.take("args"), target)?;
-                    StepKind::Start { actor, name, args }
+                    let host = self.start_host(f)?;
+                    StepKind::Start { actor, name, args, host }
                 }
             }
             "join" => {
@@ -183,11 +184,13 @@ impl StepParser<'_, '_, '_> {
                     "segfault" => Crash::Segfault,
                     "kill" => Crash::Kill,
                     other => {
-                        self.sink.error(&how.span, format!("unknown crash `{other}`; expected {}", one_of(&all)));
+                        let hint = did_you_mean(other, &all, "expected");
+                        self.sink.error(&how.span, format!("unknown crash `{other}`; {hint}"));
                         return None;
                     }
                 })
             }
+            "link" | "cut" | "restore" => self.link_step(verb, target, f)?,
             _ => unreachable!("verb {verb} is in VERBS"),
         })
     }

@@ -3,9 +3,10 @@
 //! verb's own keys are read in [`kinds`], and names are resolved in [`targets`].
 
 mod kinds;
+mod links;
 mod targets;
 
-use crate::diag::{Sink, one_of};
+use crate::diag::{Sink, did_you_mean, one_of};
 use crate::model::{ErrorKind, Int, Step, StepKind};
 use crate::template::Template;
 use crate::tree::{Node, Sp};
@@ -17,7 +18,7 @@ use super::values::{self, Scope};
 /// Every verb with the keys it accepts besides itself, `expect`, `equals` and `nondeterministic`.
 pub(crate) const VERBS: &[(&str, &[&str])] = &[
     ("print", &[]),
-    ("start", &["as", "args"]),
+    ("start", &["as", "args", "host"]),
     ("fork", &["as"]),
     ("join", &["timeout_ms"]),
     ("terminate", &[]),
@@ -63,6 +64,9 @@ pub(crate) const VERBS: &[(&str, &[&str])] = &[
     ("serve", &[]),
     ("connect", &["authkey"]),
     ("shutdown", &[]),
+    ("link", &["delay_ms", "loss_percent"]),
+    ("cut", &[]),
+    ("restore", &[]),
     ("exit", &[]),
     ("crash", &[]),
 ];
@@ -169,7 +173,8 @@ impl StepParser<'_, '_, '_> {
         let found = ErrorKind::parse(&s.v);
         if found.is_none() {
             let words: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
-            self.sink.error(&s.span, format!("unknown error kind `{}`; expected {}", s.v, one_of(&words)));
+            self.sink
+                .error(&s.span, format!("unknown error kind `{}`; {}", s.v, did_you_mean(&s.v, &words, "expected")));
         }
         found
     }

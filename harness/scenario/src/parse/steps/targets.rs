@@ -2,7 +2,7 @@
 //! of the right kind, queues, pipe ends, pools and tasks; each mistake with a message that says
 //! what was meant.
 
-use crate::diag::one_of;
+use crate::diag::{did_you_mean, one_of};
 use crate::model::{
     CloseTarget, JoinTarget, MAIN, NameExpr, PipeRef, QueueRef, ResourceKind, StopTarget, SyncKind, ValueExpr,
     literal_text,
@@ -24,7 +24,7 @@ impl StepParser<'_, '_, '_> {
             return Some(s.v);
         }
         let names: Vec<&str> = self.known.actors.iter().map(|(a, _)| a.as_str()).filter(|a| *a != MAIN).collect();
-        self.sink.error(&s.span, format!("unknown actor `{}`; defined actors: {}", s.v, one_of(&names)));
+        self.sink.error(&s.span, format!("unknown actor `{}`; {}", s.v, did_you_mean(&s.v, &names, "defined actors:")));
         None
     }
 
@@ -43,7 +43,11 @@ impl StepParser<'_, '_, '_> {
                     let p: Vec<&str> = params.iter().map(String::as_str).collect();
                     self.sink.error(
                         &k.span,
-                        format!("actor `{actor}` has no parameter `{}`; its parameters: {}", k.v, one_of(&p)),
+                        format!(
+                            "actor `{actor}` has no parameter `{}`; {}",
+                            k.v,
+                            did_you_mean(&k.v, &p, "its parameters:")
+                        ),
                     );
                     continue;
                 }
@@ -79,7 +83,8 @@ impl StepParser<'_, '_, '_> {
             format!("`{name}` is {} {}, not an actor instance", a(kind.word()), kind.word())
         } else {
             let known: Vec<&str> = self.known.instances.iter().map(String::as_str).collect();
-            format!("unknown actor instance `{name}`; instances started in this scenario: {}", one_of(&known))
+            let hint = did_you_mean(&name, &known, "instances started in this scenario:");
+            format!("unknown actor instance `{name}`; {hint}")
         };
         self.sink.error(&node.span, message);
         None
@@ -157,7 +162,8 @@ impl StepParser<'_, '_, '_> {
                     .collect();
                 let what = kinds[0];
                 let hint = self.pipe_end_hint(&s.v);
-                self.sink.error(&s.span, format!("unknown {what} `{}`; {what}s defined: {}{hint}", s.v, one_of(&same)));
+                let known = did_you_mean(&s.v, &same, &format!("{what}s defined:"));
+                self.sink.error(&s.span, format!("unknown {what} `{}`; {known}{hint}", s.v));
                 None
             }
         }
@@ -195,7 +201,10 @@ impl StepParser<'_, '_, '_> {
                     let q: Vec<&str> = queues.iter().map(String::as_str).collect();
                     self.sink.error(
                         &s.span,
-                        format!("manager `{manager}` serves no queue `{queue}`; it serves {}", one_of(&q)),
+                        format!(
+                            "manager `{manager}` serves no queue `{queue}`; {}",
+                            did_you_mean(queue, &q, "it serves")
+                        ),
                     );
                     None
                 }
@@ -229,7 +238,8 @@ impl StepParser<'_, '_, '_> {
             _ => {
                 let pipes: Vec<&str> =
                     self.known.resources.iter().filter(|(_, k)| k.word() == "pipe").map(|(n, _)| n.as_str()).collect();
-                self.sink.error(&s.span, format!("unknown pipe `{pipe}`; pipes defined: {}", one_of(&pipes)));
+                let hint = did_you_mean(pipe, &pipes, "pipes defined:");
+                self.sink.error(&s.span, format!("unknown pipe `{pipe}`; {hint}"));
                 None
             }
         }

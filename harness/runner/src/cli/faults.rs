@@ -1,0 +1,108 @@
+//! `harness run --faults SEEDS`: fault runs of the scenarios that declare `[faults]`, each seed's
+//! plan printed on its run's line (so that any run can be replayed from it), each failure with
+//! the command that replays it.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use procthread_harness::conformance::Status;
+use procthread_harness::faults::{Seeds, session};
+use procthread_harness::results::human;
+use procthread_harness::select::{Candidate, Filter};
+use procthread_harness::session::Counts;
+use procthread_scenario::{Implementation, Scenario};
+
+use super::args::{ImplArg, Paths};
+
+pub fn main(
+    seeds: &Seeds,
+    scenarios: Vec<Scenario>,
+    filter: &Filter,
+    implementations: &[ImplArg],
+    jobs: Option<usize>,
+    paths: &Paths,
+) -> Result<ExitCode> {
+    if implementations.iter().any(|i| *i != ImplArg::Reference) {
+        bail!("--faults runs the reference only: its fault points are in the Rust crate (CPython has none)");
+    }
+    let without = scenarios.iter().filter(|s| s.faults.is_none()).count();
+    let scenarios: Vec<Scenario> = scenarios.into_iter().filter(|s| s.faults.is_some()).collect();
+    if scenarios.is_empty() {
+        bail!(
+            "no selected scenario has a [faults] table (docs/reliability.md, \"Fault injection\"), so none runs with faults"
+        );
+    }
+    let accepts = |s: &Scenario, backend| {
+        filter.accepts(Candidate { scenario: &s.name, backend, implementation: Implementation::Reference })
+    };
+    let fault_jobs = session::jobs(&scenarios, accepts, seeds.iter());
+    if fault_jobs.is_empty() {
+        bail!("no fault run matches the filters given (`harness list` shows each scenario's backends)");
+    }
+    let harness = std::env::current_exe()?;
+    procthread_harness::supervise::install_interrupt_handler()?;
+    let at_once = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+
+    let mut out = anstream::stdout();
+    let seeds_text = match seeds {
+        Seeds::One(s) => format!("seed {s}"),
+        Seeds::Range(r) => format!("seeds {}..{}", r.start, r.end),
+    };
+    writeln!(
+        out,
+        "    Starting {} fault runs: {seeds_text} in {} scenario(s) with [faults] ({} at once); {} without are not run",
+        fault_jobs.len(),
+        scenarios.len(),
+        at_once.min(fault_jobs.len()),
+        without
+    )?;
+    let started = Instant::now();
+    let finished = session::run(&harness, &scenarios, &fault_jobs, at_once, |r| {
+        let name = format!("fault::{}::{}::seed-{}", r.cell.scenario, r.cell.backend, r.job.seed);
+        let mut text = human::line(&r.cell, &name, 1, 1);
+        if let Some(plan) = &r.plan {
+            text.push_str(&format!("\n      {plan}"));
+            if !r.fired && r.cell.status != Status::Skipped {
+                text.push_str("\n      (its point was not reached: judged as a normal run)");
+            }
+        }
+        let replay = session::replay_command(&r.cell.scenario, r.cell.backend, r.job.seed);
+        let replay = format!("{replay}{}", paths.as_options());
+        // A pass's checks are many and the same every seed: its line and plan say enough.
+        let mut details = if r.cell.status == Status::Pass { String::new() } else { human::details(&r.cell, None) };
+        if r.cell.status.is_failure() {
+            details.push_str(&format!("    replay: {replay}\n"));
+        }
+        let _ = write!(out, "{text}\n{details}");
+        let _ = out.flush();
+    });
+    let mut totals = Counts::default();
+    finished.iter().for_each(|r| totals.add(r.cell.status));
+    let mut in_order: Vec<&session::FaultRun> = finished.iter().collect();
+    in_order.sort_by_key(|r| (r.job.scenario, r.job.backend, r.job.seed));
+    let failed: Vec<String> = in_order
+        .into_iter()
+        .filter(|r| r.cell.status.is_failure())
+        .map(|r| {
+            let at =
+                r.plan.as_ref().map_or_else(String::new, |p| format!(" ({} `{}` at {})", p.action, p.target, p.at));
+            format!("seed {} of {} on {}{at}", r.job.seed, r.cell.scenario, r.cell.backend)
+        })
+        .collect();
+    let mut out = anstream::stdout();
+    writeln!(
+        out,
+        "------------\n     Summary [{:>8.3}s] {} fault runs: {} passed, {} failed, {} skipped",
+        started.elapsed().as_secs_f64(),
+        totals.total(),
+        totals.pass,
+        totals.failures(),
+        totals.skipped
+    )?;
+    for f in &failed {
+        writeln!(out, "        FAIL {f}")?;
+    }
+    Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
