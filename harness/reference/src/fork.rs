@@ -109,6 +109,9 @@ pub(crate) fn fork_running(keep: &[u64], body: impl FnOnce() -> i32) -> Result<O
             os::close_fds_except(keep);
             after_fork_in_child();
             let code = body();
+            // `_exit` runs no `atexit` handler: what the child put waits here to reach its
+            // queues, as CPython's child joins its feeder threads before `os._exit`.
+            crate::queue::flush_feeders();
             exit_child(code)
         }
     }

@@ -337,6 +337,7 @@ fn become_worker(assign: &Assign, fds: Vec<OwnedFd>) -> ! {
     let (reader, writer) =
         unsafe { (PipeReader::from(OwnedFd::from_raw_fd(raw[0])), PipeWriter::from(OwnedFd::from_raw_fd(raw[1]))) };
     let code = serve(reader, writer, assign.init.as_ref(), assign.limit);
+    crate::queue::flush_feeders();
     crate::fork::exit_child(code)
 }
 

@@ -3,8 +3,8 @@
 //! queue, and a feeder thread, started on demand, writes the backlog in order, in batches, and
 //! ends when it is empty (so a process that is done putting is single-threaded again and can
 //! fork). As in CPython, the feeder is joined when the process exits: by dropping the last
-//! handle of the queue in the process, and at `exit` (an `atexit` handler; on Windows only
-//! when `main` returns), unless [`cancel_join_thread`](super::Queue::cancel_join_thread) was
+//! handle of the queue in the process, when a forked child's entry returns (it ends with
+//! `_exit`), and at `exit` (an `atexit` handler; on Windows only when `main` returns), unless [`cancel_join_thread`](super::Queue::cancel_join_thread) was
 //! called.
 
 use std::collections::VecDeque;
@@ -154,18 +154,26 @@ fn register_for_exit(feeder: &Arc<Feeder>) {
     at_exit_once();
 }
 
+/// Waits until every feeder of this process has written its backlog (unless cancelled), as
+/// CPython's exit does; also called where a forked child ends with `_exit`, which runs no
+/// `atexit` handler. A forked child's inherited feeders hold nothing of its own (see
+/// [`Feeder::state`]), so only its own puts are waited for.
+pub(crate) fn flush_all() {
+    let live: Vec<Arc<Feeder>> = {
+        let live = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+        live.iter().filter_map(Weak::upgrade).collect()
+    };
+    for f in live {
+        f.flush();
+    }
+}
+
 fn at_exit_once() {
     static ONCE: Once = Once::new();
-    extern "C" fn flush_all() {
-        let live: Vec<Arc<Feeder>> = {
-            let live = LIVE.lock().unwrap_or_else(|p| p.into_inner());
-            live.iter().filter_map(Weak::upgrade).collect()
-        };
-        for f in live {
-            f.flush();
-        }
+    extern "C" fn at_exit() {
+        flush_all();
     }
-    ONCE.call_once(|| c_atexit(flush_all));
+    ONCE.call_once(|| c_atexit(at_exit));
 }
 
 /// The C runtime's `atexit`: its handlers run in `exit` (returning from `main`,

@@ -12,6 +12,9 @@ mod send;
 mod simple;
 mod spin;
 
+/// Used where a forked child ends (Unix only).
+#[cfg(unix)]
+pub(crate) use feeder::flush_all as flush_feeders;
 pub use joinable::JoinableQueue;
 pub use simple::SimpleQueue;
 
@@ -51,9 +54,10 @@ use feeder::Feeder;
 /// and otherwise joins a backlog that a feeder thread of this process writes in order (in
 /// batches), started when needed and ended when the backlog is empty. So "put everything, then
 /// get it all" works in one thread. The feeder is joined, so that nothing put is lost, when the
-/// process drops its last handle of the queue and when it exits through `exit` (returning from
-/// `main`; on Unix also [`std::process::exit`], which on Windows ends the feeder without
-/// waiting); [`cancel_join_thread`](Self::cancel_join_thread) lifts that wait, at the price of
+/// process drops its last handle of the queue, when a child [`Process`](crate::Process)'s entry
+/// returns (also a forked one, which then ends without running `atexit` handlers), and when a
+/// process exits through `exit` (returning from `main`; on Unix also [`std::process::exit`],
+/// which on Windows ends the feeder without waiting); [`cancel_join_thread`](Self::cancel_join_thread) lifts that wait, at the price of
 /// losing what is still in the backlog. As in CPython, a process that exits holding a backlog
 /// that nobody reads therefore waits at exit.
 ///

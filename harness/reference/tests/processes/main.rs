@@ -34,6 +34,15 @@ static WRITER: Entry<Queue> = Entry::new("writer", |q| {
         q.put(v).expect("put");
     }
 });
+/// Puts more than its small ring holds, so that most values wait in the feeder's backlog,
+/// says so on the pipe, and returns while they still wait (nobody reads yet).
+static OVERFILL: Entry<(Queue, PipeEnd)> = Entry::new("overfill", |(q, done)| {
+    for i in 0..BACKLOGGED {
+        q.put(&(i, vec![7u8; 1024])).expect("put");
+    }
+    done.send(&q.pending()).expect("send");
+});
+const BACKLOGGED: u32 = 16;
 static READER: Entry<(Queue, Queue)> = Entry::new("reader", |(q, out)| {
     loop {
         let v: String = q.get().expect("get");
@@ -98,6 +107,7 @@ static REGISTRY: Registry = &[
     &PANIC_WITH,
     &SLEEP_FOREVER,
     &WRITER,
+    &OVERFILL,
     &READER,
     &PIPE_SENDER,
     &WAIT_FOR_EOF,
@@ -159,12 +169,13 @@ fn main() {
     let mut trials = Vec::new();
     for method in [StartMethod::Fork, StartMethod::Spawn] {
         let m = method.as_str();
-        let per_method: [(&str, MethodTest); 12] = [
+        let per_method: [(&str, MethodTest); 13] = [
             ("runs_entry_with_args_and_names", runs_entry_with_args_and_names),
             ("exit_code_is_returned", exit_code_is_returned),
             ("panic_gives_exit_1_and_message", panic_gives_exit_1_and_message),
             ("terminate_and_kill_and_join_timeout", terminate_and_kill_and_join_timeout),
             ("queue_writer_reader_terminate", queue_writer_reader_terminate),
+            ("queue_backlog_is_written_when_the_child_ends", queue_backlog_is_written_when_the_child_ends),
             ("pipe_values_then_eof", pipe_values_then_eof),
             ("child_sees_eof_when_parent_closes", child_sees_eof_when_parent_closes),
             ("oversize_message_refused_in_child", oversize_message_refused_in_child),
@@ -279,6 +290,23 @@ fn queue_writer_reader_terminate(method: StartMethod) -> Result<(), Failed> {
     q.put("D")?;
     let d: String = q.get_timeout(Duration::from_secs(5))?;
     check(d == "D", "queue still works after its reader was killed")
+}
+
+/// CPython joins a process's feeder threads when its target returns: what a child put is not
+/// lost because it was still in the backlog (the ring was full) when the child ended.
+fn queue_backlog_is_written_when_the_child_ends(method: StartMethod) -> Result<(), Failed> {
+    let q = Queue::with_buffer_size(4096)?;
+    let (done, theirs) = pipe()?;
+    let p = started(&OVERFILL, (q.clone(), theirs), method)?;
+    let pending: usize = done.recv_timeout(Duration::from_secs(20))?;
+    check(pending > 0, "the child's backlog held values when it returned")?;
+    // Let the child reach its end before anything is read.
+    std::thread::sleep(Duration::from_millis(200));
+    for want in 0..BACKLOGGED {
+        let (i, body): (u32, Vec<u8>) = q.get_timeout(Duration::from_secs(20))?;
+        check(i == want && body.len() == 1024, format!("message {want}: got {i} of {} bytes", body.len()))?;
+    }
+    check(p.join()? == 0, "exit 0")
 }
 
 fn pipe_values_then_eof(method: StartMethod) -> Result<(), Failed> {
