@@ -283,20 +283,14 @@ mod tests {
 
     fn record(balance: i64) -> RunRecord {
         let ev = |actor: &str, kind| Event { actor: actor.into(), pid: 1, t_us: 0, pool: None, kind };
-        RunRecord {
-            scenario: "race".into(),
-            backend: Backend::Thread,
-            events: vec![
+        RunRecord::clean(
+            "race",
+            Backend::Thread,
+            vec![
                 ev("t", EventKind::Exit { code: 0 }),
                 ev("main", EventKind::Variable { name: "balance".into(), value: balance }),
             ],
-            executor_code: Some(0),
-            timed_out: false,
-            leftovers: false,
-            trace_over_limit: None,
-            stderr_tail: String::new(),
-            elapsed_ms: 1,
-        }
+        )
     }
 
     /// Writes the snapshots a reviewed run would have: the reference's and the divergence's.

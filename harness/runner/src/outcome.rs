@@ -33,6 +33,24 @@ pub struct RunRecord {
     pub elapsed_ms: u128,
 }
 
+#[cfg(test)]
+impl RunRecord {
+    /// A run that ended normally with these events: what the judges' unit tests start from.
+    pub(crate) fn clean(scenario: &str, backend: Backend, events: Vec<Event>) -> RunRecord {
+        RunRecord {
+            scenario: scenario.into(),
+            backend,
+            events,
+            executor_code: Some(0),
+            timed_out: false,
+            leftovers: false,
+            trace_over_limit: None,
+            stderr_tail: String::new(),
+            elapsed_ms: 1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Verdict {
     pub failures: Vec<String>,
@@ -563,17 +581,7 @@ mod tests {
     }
 
     fn record(events: Vec<Event>) -> RunRecord {
-        RunRecord {
-            scenario: "t".into(),
-            backend: Backend::Thread,
-            events,
-            executor_code: Some(0),
-            timed_out: false,
-            leftovers: false,
-            trace_over_limit: None,
-            stderr_tail: String::new(),
-            elapsed_ms: 0,
-        }
+        RunRecord::clean("t", Backend::Thread, events)
     }
 
     fn got(actor: &str, value: i64) -> Event {

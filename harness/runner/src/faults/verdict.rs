@@ -275,17 +275,7 @@ tolerate = ["timeout"]
     }
 
     fn record(events: Vec<Event>) -> RunRecord {
-        RunRecord {
-            scenario: "t".into(),
-            backend: Backend::Spawn,
-            events,
-            executor_code: Some(0),
-            timed_out: false,
-            leftovers: false,
-            trace_over_limit: None,
-            stderr_tail: String::new(),
-            elapsed_ms: 1,
-        }
+        RunRecord::clean("t", Backend::Spawn, events)
     }
 
     /// p killed after its first put: 1 received, then main's gets time out.
