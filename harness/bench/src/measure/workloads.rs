@@ -143,41 +143,33 @@ pub static MANAGER_WORKER: Entry<String> = Entry::new("bench::manager-worker", |
 /// Tasks per second through a manager: this process puts `count` tasks, a worker process
 /// squares them, this process reads the results (the chapter's master and worker).
 pub fn manager_master_worker(count: i64) -> f64 {
-    let m = procthread::manager::Manager::builder()
-        .queue("task")
-        .queue("result")
-        .authkey(b"abc".to_vec())
-        .start()
-        .expect("manager");
-    let mut worker = Process::new(&MANAGER_WORKER, m.address().to_string()).daemon(true);
-    worker.start().expect("worker");
-    let client = procthread::manager::Client::connect(m.address(), b"abc").expect("connect");
-    let (tasks, results) = (client.queue("task"), client.queue("result"));
-    let t = Instant::now();
-    for n in 0..count {
-        tasks.put(&n).expect("put");
-    }
-    for _ in 0..count {
-        let _: i64 = results.get(None).expect("result");
-    }
-    let rate = count as f64 / t.elapsed().as_secs_f64();
-    tasks.put(&-1i64).expect("stop");
-    let _ = worker.join();
-    rate
+    let m = chapter_manager();
+    master_worker_rate(&m, &m.address().to_string(), count)
 }
 
 /// Tasks per second through a manager whose worker is `delay` away each way (through a
 /// [`DelayProxy`](super::delay::DelayProxy)); the master is beside the manager. Otherwise as
 /// [`manager_master_worker`].
 pub fn manager_master_worker_delayed(count: i64, delay: std::time::Duration) -> f64 {
-    let m = procthread::manager::Manager::builder()
+    let m = chapter_manager();
+    let proxy = super::delay::DelayProxy::start(m.address(), delay).expect("delay proxy");
+    master_worker_rate(&m, &proxy.address().to_string(), count)
+}
+
+/// The chapter's manager: a task and a result queue, key `abc`.
+fn chapter_manager() -> procthread::manager::Manager {
+    procthread::manager::Manager::builder()
         .queue("task")
         .queue("result")
         .authkey(b"abc".to_vec())
         .start()
-        .expect("manager");
-    let proxy = super::delay::DelayProxy::start(m.address(), delay).expect("delay proxy");
-    let mut worker = Process::new(&MANAGER_WORKER, proxy.address().to_string()).daemon(true);
+        .expect("manager")
+}
+
+/// Starts a worker that reaches `m` at `worker_address`, then times `count` tasks put by this
+/// process (beside `m`) and their results read back; the worker is stopped and joined after.
+fn master_worker_rate(m: &procthread::manager::Manager, worker_address: &str, count: i64) -> f64 {
+    let mut worker = Process::new(&MANAGER_WORKER, worker_address.to_string()).daemon(true);
     worker.start().expect("worker");
     let client = procthread::manager::Client::connect(m.address(), b"abc").expect("connect");
     let (tasks, results) = (client.queue("task"), client.queue("result"));
@@ -191,7 +183,6 @@ pub fn manager_master_worker_delayed(count: i64, delay: std::time::Duration) -> 
     let rate = count as f64 / t.elapsed().as_secs_f64();
     tasks.put(&-1i64).expect("stop");
     let _ = worker.join();
-    drop(proxy);
     rate
 }
 
