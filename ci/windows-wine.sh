@@ -15,7 +15,14 @@ profile=default
 if [ "${CI:-}" = "true" ]; then profile=ci; fi
 mark="$$-$(date +%s%N)"
 status=0
-PROCTHREAD_SUITE_MARK="$mark" cargo nextest run --workspace --locked --profile "$profile" --target x86_64-pc-windows-gnu || status=$?
+# Wine itself now and then fails a test process that our code never reached or had finished:
+# seen in CI under load, each once in 781 tests and never in a rerun: a test binary exiting 1 in
+# 7 ms with no output, CreateProcess failing with ERROR_INTERNAL_ERROR (os error 1359), an access
+# violation after a test printed "ok". So a failed test gets two more tries here, and nextest
+# lists each one that needed them as FLAKY. A test of ours that fails every time still fails the
+# run; the native Windows job in the workflow runs with no retries.
+PROCTHREAD_SUITE_MARK="$mark" cargo nextest run --workspace --locked --profile "$profile" --retries 2 \
+    --target x86_64-pc-windows-gnu || status=$?
 # Our programs under Wine show their Windows path (…\target\x86_64-pc-windows-gnu\…) as their
 # command line; Wine's services do not.
 # shellcheck disable=SC2046
