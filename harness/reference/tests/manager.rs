@@ -9,6 +9,9 @@
 #[cfg(target_os = "linux")]
 #[path = "manager/census.rs"]
 mod census;
+#[cfg(target_os = "linux")]
+#[path = "manager/netns.rs"]
+mod netns;
 #[path = "manager/proto.rs"]
 mod proto;
 #[path = "manager/proxy.rs"]
@@ -70,6 +73,11 @@ fn main() {
     #[cfg(unix)]
     trials.push(Trial::test("out_of_descriptors_the_server_backs_off_and_refuses", out_of_descriptors));
     trials.push(Trial::test("vanished_clients_leave_no_thread_or_descriptor", vanished_clients_leave_nothing));
+    #[cfg(target_os = "linux")]
+    trials.push(
+        Trial::test("stopped_by_a_thread_that_cannot_reach_it", stopped_by_a_thread_that_cannot_reach_it)
+            .with_ignored_flag(!netns::can_unshare()),
+    );
     libtest_mimic::run(&args, trials).exit();
 }
 
@@ -242,6 +250,35 @@ fn nothing_is_served_after_shutdown() -> Result<(), Failed> {
     check(again.is_err(), "a new connection after the shutdown")?;
     m.wait();
     Ok(())
+}
+
+/// A manager stopped by a thread that cannot connect to its address still stops, and closes
+/// its listener: here the thread is in a network namespace of its own, whose loopback is down
+/// (as a worker of the hosts lab is). It used to hang for ever in the join of its accept loop,
+/// which it woke only by connecting to itself.
+#[cfg(target_os = "linux")]
+fn stopped_by_a_thread_that_cannot_reach_it() -> Result<(), Failed> {
+    let m = Manager::builder().queue("q").start()?;
+    let address = m.address();
+    let c = Client::connect(address, m.authkey())?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let outcome = netns::unshare().map(|()| {
+            let t = Instant::now();
+            drop(m);
+            t.elapsed()
+        });
+        let _ = tx.send(outcome);
+    });
+    let took = match rx.recv_timeout(SLACK) {
+        Ok(outcome) => outcome.map_err(|e| format!("a network namespace of its own: {e}"))?,
+        Err(_) => return Err(format!("the manager was not stopped after {SLACK:?}").into()),
+    };
+    check(took < SLACK, format!("the manager took {took:?} to stop"))?;
+    let put = c.queue("q").put(&1);
+    check(put.is_err(), format!("a put after the shutdown: {put:?}"))?;
+    let again = TcpStream::connect_timeout(&address, SLACK);
+    check(again.is_err(), format!("the listener still accepts after the shutdown: {again:?}"))
 }
 
 /// Issue 14 point 2 at the API level: through a link that is cut, calls end within their

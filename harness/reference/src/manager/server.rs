@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -149,7 +149,7 @@ impl ManagerBuilder {
             None => auth::random::<{ auth::KEY_LEN }>()?.to_vec(),
         };
         let bind = |source| ManagerError::Bind { address: self.address, source };
-        let listener = TcpListener::bind(self.address).map_err(bind)?;
+        let listener = Arc::new(TcpListener::bind(self.address).map_err(bind)?);
         let address = listener.local_addr().map_err(bind)?;
         let shared = Arc::new(Shared {
             store: Store::new(&self.queues, self.limits.max_queue_bytes, self.limits.max_total_bytes),
@@ -160,6 +160,7 @@ impl ManagerBuilder {
             all_gone: Condvar::new(),
             refused: AtomicU64::new(0),
             accept_errors: AtomicU64::new(0),
+            listener: Arc::downgrade(&listener),
             address,
         });
         let acceptor = {
@@ -190,6 +191,8 @@ pub(crate) struct Shared {
     all_gone: Condvar,
     refused: AtomicU64,
     accept_errors: AtomicU64,
+    /// The accept loop's listener, to wake it: the loop owns it, and closes it as it ends.
+    listener: Weak<TcpListener>,
     address: SocketAddr,
 }
 
@@ -227,7 +230,20 @@ impl Shared {
             let _ = stream.shutdown(std::net::Shutdown::Both);
         }
         self.store.wake_all();
-        // Wake the accept loop so that it sees the flag.
+        self.wake_acceptor();
+    }
+
+    /// Wakes the accept loop so that it sees the flag. On Linux, shutting the listener down
+    /// ends a blocked `accept` whatever thread asks, even one that cannot reach the address (a
+    /// thread in another network namespace). Other systems refuse that on a socket that is not
+    /// connected, or are not documented to wake the `accept`, so a connection to ourselves
+    /// wakes the loop there.
+    fn wake_acceptor(&self) {
+        let Some(listener) = self.listener.upgrade() else { return };
+        let shut = socket2::SockRef::from(&*listener).shutdown(std::net::Shutdown::Read);
+        if cfg!(target_os = "linux") && shut.is_ok() {
+            return;
+        }
         let mut wake = self.address;
         if wake.ip().is_unspecified() {
             wake.set_ip(if wake.is_ipv4() { Ipv4Addr::LOCALHOST.into() } else { Ipv6Addr::LOCALHOST.into() });
@@ -349,6 +365,7 @@ impl Backoff {
 }
 
 fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+    // (`listener` is the one `Shared::listener` points to: it closes as this loop ends.)
     // A descriptor held in reserve: when the process runs out, we free it to accept and refuse
     // one waiting client, which then learns at once instead of waiting in the backlog.
     let mut spare = reserve();
@@ -373,10 +390,11 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
                 // The peer gave up before we accepted: nothing to do with us.
             }
             Err(_) => {
-                shared.accept_errors.fetch_add(1, Ordering::SeqCst);
+                // A listener shut down to wake us fails its accept: no error of the loop's.
                 if shared.stopping.load(Ordering::SeqCst) {
                     break;
                 }
+                shared.accept_errors.fetch_add(1, Ordering::SeqCst);
                 drop(spare.take());
                 shed_one(listener, shared);
                 spare = reserve();
