@@ -1,7 +1,7 @@
 //! `harness run --faults SEEDS` from the command line, on small scenarios of its own in a temp
 //! dir: a seed replays its schedule, a fault that breaks a declared invariant fails naming the
 //! seed and the point (and how to replay it), a kill where the target has no process of its own
-//! is skipped with the reason, and what `--faults` refuses.
+//! is skipped with the reason (each also in JUnit XML), and what `--faults` refuses.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -115,7 +115,9 @@ fn a_fault_that_breaks_an_invariant_fails_naming_its_seed_and_point() {
         .expect("such a seed");
     let d = dir_with(&[("consumer", CONSUMER_KILLED)]);
     let seed_text = seed.to_string();
-    let out = harness(d.path(), &["--faults", &seed_text, "--backend", "spawn"]);
+    let junit = d.path().join("faults.xml");
+    let junit_arg = junit.to_string_lossy().into_owned();
+    let out = harness(d.path(), &["--faults", &seed_text, "--backend", "spawn", "--junit", &junit_arg]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(t.contains("FAIL [") && t.contains(&format!("fault::consumer::spawn::seed-{seed}")), "{t}");
@@ -123,17 +125,34 @@ fn a_fault_that_breaks_an_invariant_fails_naming_its_seed_and_point() {
     assert!(t.contains(&p.to_string()), "the schedule is printed: {t}");
     let summary = format!("FAIL seed {seed} of consumer on spawn ({} `consumer` at {})", p.action, p.at);
     assert!(t.contains(&summary), "the summary names the seed and the point: {t}");
-    assert!(t.contains(&format!("replay: harness run --faults {seed} --scenario consumer --backend spawn")), "{t}");
+    let replay = format!("replay: harness run --faults {seed} --scenario consumer --backend spawn");
+    assert!(t.contains(&replay), "{t}");
+    // The same failure in JUnit XML: its test case, its reason, its schedule, its replay.
+    let xml = std::fs::read_to_string(&junit).expect("JUnit XML written");
+    assert!(
+        xml.contains(r#"<testsuite name="fault::consumer" tests="1" skipped="0" errors="0" failures="1""#),
+        "{xml}"
+    );
+    assert!(xml.contains(&format!(r#"<testcase name="spawn::seed-{seed}" classname="fault::consumer""#)), "{xml}");
+    assert!(xml.contains(r#"<failure message="failed" type="FAIL">"#), "{xml}");
+    assert!(xml.contains("`at_most_one_lost` did not survive the fault"), "{xml}");
+    assert!(xml.contains(&replay), "{xml}");
+    assert!(xml.contains(&format!("<system-out>{p}</system-out>")), "{xml}");
 }
 
 #[test]
 fn a_kill_without_a_process_to_kill_is_skipped_with_the_reason() {
     let d = dir_with(&[("consumer", CONSUMER_KILLED)]);
-    let out = harness(d.path(), &["--faults", "3", "--backend", "thread"]);
+    let junit = d.path().join("faults.xml");
+    let junit_arg = junit.to_string_lossy().into_owned();
+    let out = harness(d.path(), &["--faults", "3", "--backend", "thread", "--junit", &junit_arg]);
     let t = text(&out);
     assert!(out.status.success(), "a skip is no failure: {t}");
     assert!(t.contains("SKIP") && t.contains("a kill needs a process of its own"), "{t}");
     assert!(t.contains("0 passed, 0 failed, 1 skipped"), "{t}");
+    let xml = std::fs::read_to_string(&junit).expect("JUnit XML written");
+    assert!(xml.contains(r#"<testcase name="thread::seed-3" classname="fault::consumer""#), "{xml}");
+    assert!(xml.contains("<skipped message=") && xml.contains("a kill needs a process of its own"), "{xml}");
 }
 
 #[test]

@@ -1,15 +1,16 @@
 //! `harness run --faults SEEDS`: fault runs of the scenarios that declare `[faults]`, each seed's
 //! plan printed on its run's line (so that any run can be replayed from it), each failure with
-//! the command that replays it.
+//! the command that replays it; in JUnit XML too if asked (`--junit FILE`).
 
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use procthread_harness::conformance::Status;
 use procthread_harness::faults::{Seeds, session};
-use procthread_harness::results::human;
+use procthread_harness::results::{human, junit};
 use procthread_harness::select::{Candidate, Filter};
 use procthread_harness::session::Counts;
 use procthread_scenario::{Implementation, Scenario};
@@ -22,6 +23,7 @@ pub fn main(
     filter: &Filter,
     implementations: &[ImplArg],
     jobs: Option<usize>,
+    junit_file: Option<&Path>,
     paths: &Paths,
 ) -> Result<ExitCode> {
     if implementations.iter().any(|i| *i != ImplArg::Reference) {
@@ -58,6 +60,10 @@ pub fn main(
         at_once.min(fault_jobs.len()),
         without
     )?;
+    let replay = |r: &session::FaultRun| {
+        let command = session::replay_command(&r.cell.scenario, r.cell.backend, r.job.seed);
+        format!("{command}{}", paths.as_options())
+    };
     let started = Instant::now();
     let finished = session::run(&harness, &scenarios, &fault_jobs, at_once, |r| {
         let name = format!("fault::{}::{}::seed-{}", r.cell.scenario, r.cell.backend, r.job.seed);
@@ -68,8 +74,7 @@ pub fn main(
                 text.push_str("\n      (its point was not reached: judged as a normal run)");
             }
         }
-        let replay = session::replay_command(&r.cell.scenario, r.cell.backend, r.job.seed);
-        let replay = format!("{replay}{}", paths.as_options());
+        let replay = replay(r);
         // A pass's checks are many and the same every seed: its line and plan say enough.
         let mut details = if r.cell.status == Status::Pass { String::new() } else { human::details(&r.cell, None) };
         if r.cell.status.is_failure() {
@@ -103,6 +108,11 @@ pub fn main(
     )?;
     for f in &failed {
         writeln!(out, "        FAIL {f}")?;
+    }
+    if let Some(file) = junit_file {
+        let xml =
+            junit::fault_report(&finished, started.elapsed(), replay).to_string().context("cannot write JUnit XML")?;
+        std::fs::write(file, xml).with_context(|| format!("cannot write {}", file.display()))?;
     }
     Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -30,6 +30,7 @@ Examples:
   harness run --format json > runs.json          schema 1: cells, tests, summary
   harness run --faults 0..20                     seeded faults in scenarios with [faults]
   harness run --faults 7 --scenario faults/queue-producer-killed --backend spawn   replay seed 7
+  harness run --faults 0..25 --junit target/faults.xml   a testcase per backend and seed
 
 Filter expressions (-E): scenario(M), backend(M), family(M) (threads or processes), impl(M),
 all(), none(); combined with `&` (and), `|` (or, `+`), `-` (and not), `!` (not) and
@@ -76,7 +77,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
     /// Also write JUnit XML here (a testsuite per scenario, a testcase per backend and
-    /// implementation).
+    /// implementation; with --faults, per backend and seed).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
     /// Colours in the output.
@@ -89,7 +90,7 @@ pub struct Args {
         long,
         value_name = "SEEDS",
         value_parser = parse_seeds,
-        conflicts_with_all = ["repeat", "until_fail", "accept_new", "junit", "format"]
+        conflicts_with_all = ["repeat", "until_fail", "accept_new", "format"]
     )]
     faults: Option<Seeds>,
     #[command(flatten)]
@@ -143,7 +144,8 @@ pub fn main(args: Args) -> Result<ExitCode> {
     }
     if let Some(seeds) = &args.faults {
         let jobs = args.jobs.map(NonZeroUsize::get);
-        return super::faults::main(seeds, scenarios, &filter, &args.implementations, jobs, &args.paths);
+        let junit = args.junit.as_deref();
+        return super::faults::main(seeds, scenarios, &filter, &args.implementations, jobs, junit, &args.paths);
     }
     let everything = filter.patterns.is_empty() && filter.names.is_empty() && filter.expr.is_none();
     let plan = Plan::new(scenarios, &filter);

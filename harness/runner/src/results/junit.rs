@@ -3,7 +3,7 @@
 //! nextest: `spawn`, `spawn::cpython`, class `scenario::NAME`), with its time and, for a
 //! failure, its reasons (the snapshot diff among them). A run repeated over rounds is one test
 //! case: it fails if any round failed ("failed 2 of 10 runs"), each further failed round a
-//! `<rerunFailure>` of it.
+//! `<rerunFailure>` of it. Fault runs have a report of their own (`fault_report`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestRerun, TestSuite};
 
 use crate::conformance::{Cell, Status};
+use crate::faults::session::FaultRun;
 use crate::session::{Counts, Finished, Plan};
 
 /// The report for a finished session.
@@ -74,6 +75,53 @@ pub fn report(plan: &Plan, finished: &[Finished], elapsed: Duration) -> Report {
         suite.add_test_case(case);
     }
     let mut report = Report::new("harness-run");
+    report.set_time(elapsed);
+    for (_, mut suite) in suites {
+        let time: Duration = suite.test_cases.iter().filter_map(|c| c.time).sum();
+        suite.set_time(time);
+        report.add_test_suite(suite);
+    }
+    report
+}
+
+/// The report for finished fault runs (`harness run --faults SEEDS --junit FILE`): one
+/// `<testsuite>` per scenario (`fault::NAME`), one `<testcase>` per backend and seed
+/// (`spawn::seed-7`), its schedule as its output and, for a failure, its reasons and the command
+/// that replays it (`replay` makes that command).
+pub fn fault_report(runs: &[FaultRun], elapsed: Duration, replay: impl Fn(&FaultRun) -> String) -> Report {
+    let mut in_order: Vec<&FaultRun> = runs.iter().collect();
+    in_order.sort_by_key(|r| (r.job.scenario, r.job.backend, r.job.seed));
+    let mut suites: BTreeMap<String, TestSuite> = BTreeMap::new();
+    for r in in_order {
+        let cell = &r.cell;
+        let status = if cell.status.is_failure() {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            let mut description = cell.details.clone();
+            description.push(format!("replay: {}", replay(r)));
+            s.set_message(word(cell.status)).set_type(cell.status.label()).set_description(description.join("\n"));
+            s
+        } else if cell.status == Status::Skipped {
+            let mut s = TestCaseStatus::skipped();
+            if let Some(why) = cell.details.first() {
+                s.set_message(why.as_str());
+            }
+            s
+        } else {
+            TestCaseStatus::success()
+        };
+        let suite_name = format!("fault::{}", cell.scenario);
+        let mut case = TestCase::new(format!("{}::seed-{}", cell.backend, r.job.seed), status);
+        case.set_classname(suite_name.clone());
+        if let Some(ms) = cell.elapsed_ms {
+            case.set_time(Duration::from_millis(ms as u64));
+        }
+        if let Some(plan) = &r.plan {
+            let reached = if r.fired { "" } else { " (its point was not reached: judged as a normal run)" };
+            case.set_system_out(format!("{plan}{reached}"));
+        }
+        suites.entry(suite_name.clone()).or_insert_with(|| TestSuite::new(suite_name)).add_test_case(case);
+    }
+    let mut report = Report::new("harness-run-faults");
     report.set_time(elapsed);
     for (_, mut suite) in suites {
         let time: Duration = suite.test_cases.iter().filter_map(|c| c.time).sum();
