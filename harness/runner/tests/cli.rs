@@ -330,6 +330,25 @@ fn show_by_path_finds_the_snapshot_of_a_scenario_in_a_subfolder() {
     assert!(text(&elsewhere).contains("no scenario `else`"), "{}", text(&elsewhere));
 }
 
+#[test]
+fn list_shows_the_scenarios_whose_name_contains_a_pattern() {
+    let d = Dirs::new(&[("hello", HELLO), ("spawn-only", SPAWN_ONLY)]);
+    let list = |patterns: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_harness"));
+        cmd.arg("list").args(patterns).arg("--dir").arg(d.scenarios()).output().expect("runs")
+    };
+    let all = list(&[]);
+    assert!(all.status.success(), "{}", text(&all));
+    assert!(stdout(&all).contains("hello  (hello)") && stdout(&all).contains("spawn-only  ("), "{}", text(&all));
+    let some = list(&["only"]);
+    assert!(some.status.success(), "{}", text(&some));
+    assert!(!stdout(&some).contains("hello") && stdout(&some).contains("spawn-only  ("), "{}", text(&some));
+    assert!(stdout(&some).contains("  thread        n/a: "), "each backend with its reason: {}", text(&some));
+    let none = list(&["nothing", "else"]);
+    assert_eq!(none.status.code(), Some(2), "{}", text(&none));
+    assert!(text(&none).contains("has a name containing `nothing` or `else`"), "{}", text(&none));
+}
+
 /// `harness list | head -1`: a reader that goes away ends the output quietly, with no panic.
 #[test]
 fn a_closed_stdout_ends_the_output_quietly() {

@@ -8,8 +8,17 @@ use anyhow::Result;
 
 use super::args::ScenarioDir;
 
+const EXAMPLES: &str = "\
+Examples:
+  harness check                          every scenario file of the workspace's scenarios/
+  harness check scenarios/queue.toml     one file; each problem as FILE:LINE:COL and what was expected
+  harness check --dir my-scenarios       every file of another folder
+
+Exits 0 when every file is valid, 1 when one is not.";
+
 /// Validate scenario files (all of them by default); exits non-zero on any error.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// Files to check [default: every scenario of --dir].
     #[arg(value_name = "FILE")]
