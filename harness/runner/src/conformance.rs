@@ -124,12 +124,13 @@ pub fn as_declared(
                 .retain(|(pattern, _)| record.events.iter().any(|e| pattern.matches(&e.actor) && ended(&e.actor)));
             as_it_stood.expect.max_concurrent.retain(|(target, _)| one_ended(target));
             let mut v = outcome::judge(&as_it_stood, backend, &stood);
-            for (actor, verb) in &hang.at {
+            for (i, (actor, verb)) in hang.at.iter().enumerate() {
+                let here = hang.location(&scenario.path, i);
                 match step_at_end(&record.events, actor) {
                     Some(at) if at == *verb => v.checks.push(format!("hung as declared: {actor} in {verb}")),
-                    Some(at) => v.failures.push(format!("hung with `{actor}` in {at}, declared in {verb}")),
+                    Some(at) => v.failures.push(format!("{here}hung with `{actor}` in {at}, declared in {verb}")),
                     None => v.failures.push(format!(
-                        "`{actor}` had ended, or never started, when the run was killed; declared hanging in {verb}"
+                        "{here}`{actor}` had ended, or never started, when the run was killed; declared hanging in {verb}"
                     )),
                 }
             }
@@ -371,6 +372,12 @@ mod tests {
         assert!(j.trace.contains("hung as declared: main in join\ntimed out as declared, after 2s"), "{}", j.trace);
         let ended = as_declared(&s, d, Backend::Thread, &record(0), dir.path());
         assert!(ended.verdict.failures[0].starts_with("declared to hang until its timeout (2s), but it ended"));
+        // Hung elsewhere: the failure points at the declaration (`main` of `hang`, line 12).
+        let mut elsewhere = r.clone();
+        elsewhere.events[0].kind = EventKind::At { line: 4, verb: "start".into() };
+        let j = as_declared(&s, d, Backend::Thread, &elsewhere, dir.path());
+        let want = format!("{}:12:10: hung with `main` in start, declared in join", s.path.display());
+        assert_eq!(j.verdict.failures, [want]);
         // What no actor got to the end of is not judged: a bound on started actors, none ended.
         let mut bounded = s.clone();
         bounded.expect.max_concurrent = vec![("actors".to_string(), 1)];

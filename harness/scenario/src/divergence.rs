@@ -73,6 +73,17 @@ pub struct Divergence {
 pub struct Hang {
     /// (actor instance, verb of the step it must be in)
     pub at: Vec<(String, String)>,
+    /// Where each entry of `at` is written, in the same order: the line and column (1-based) of
+    /// its actor's key, so that a failure points at it.
+    #[serde(default)]
+    pub written: Vec<(usize, usize)>,
+}
+
+impl Hang {
+    /// `FILE:LINE:COL: ` for the `i`th entry of `at`, when known (the prefix of a failure).
+    pub fn location(&self, file: &std::path::Path, i: usize) -> String {
+        self.written.get(i).map_or_else(String::new, |(line, column)| format!("{}:{line}:{column}: ", file.display()))
+    }
 }
 
 /// The operating systems a divergence may name.

@@ -179,7 +179,7 @@ fn merged(base: Option<&Sp<Node>>, over: &Sp<Node>) -> Sp<Node> {
 fn hang(node: &Sp<Node>, known: &Known, sink: &mut Sink<'_>) -> Option<Hang> {
     let mut f = Fields::of(node, "`hang`", sink)?;
     let verbs: Vec<&str> = super::steps::VERBS.iter().map(|(v, _)| *v).collect();
-    let mut at = Vec::new();
+    let (mut at, mut offsets) = (Vec::new(), Vec::new());
     for (k, v) in f.rest() {
         if !known.is_instance(&k.v) {
             let names: Vec<&str> = known.instances.iter().map(String::as_str).collect();
@@ -200,8 +200,9 @@ fn hang(node: &Sp<Node>, known: &Known, sink: &mut Sink<'_>) -> Option<Hang> {
             continue;
         }
         at.push((k.v.clone(), verb.v));
+        offsets.push(k.span.start);
     }
-    Some(Hang { at })
+    Some(Hang { at, written: sink.locate(&offsets) })
 }
 
 /// Checks, once the scenario is built, that each divergence names backends the scenario runs on
@@ -296,7 +297,10 @@ variables = { balance = { threads = "nondeterministic", processes = 0 } }
         );
         let s = parse(&src).expect("valid");
         let d = &s.divergences[0];
-        assert_eq!(d.hang.as_ref().map(|h| h.at.clone()), Some(vec![("main".to_string(), "join".to_string())]));
+        let hang = d.hang.as_ref().expect("a hang");
+        assert_eq!(hang.at, [("main".to_string(), "join".to_string())]);
+        let line = src.lines().position(|l| l.starts_with("hang = ")).expect("written") + 1;
+        assert_eq!(hang.written, [(line, 10)], "where `main` is written");
         assert_eq!(s.diverged(d).timeout.as_millis(), 3000);
         assert!(d.applies_to(Backend::Spawn));
     }
