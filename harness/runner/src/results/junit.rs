@@ -74,14 +74,7 @@ pub fn report(plan: &Plan, finished: &[Finished], elapsed: Duration) -> Report {
         let suite = suites.entry(scenario).or_insert_with(|| TestSuite::new(scenario));
         suite.add_test_case(case);
     }
-    let mut report = Report::new("harness-run");
-    report.set_time(elapsed);
-    for (_, mut suite) in suites {
-        let time: Duration = suite.test_cases.iter().filter_map(|c| c.time).sum();
-        suite.set_time(time);
-        report.add_test_suite(suite);
-    }
-    report
+    assemble("harness-run", suites.into_values(), elapsed)
 }
 
 /// The report for finished fault runs (`harness run --faults SEEDS --junit FILE`): one
@@ -121,9 +114,14 @@ pub fn fault_report(runs: &[FaultRun], elapsed: Duration, replay: impl Fn(&Fault
         }
         suites.entry(suite_name.clone()).or_insert_with(|| TestSuite::new(suite_name)).add_test_case(case);
     }
-    let mut report = Report::new("harness-run-faults");
+    assemble("harness-run-faults", suites.into_values(), elapsed)
+}
+
+/// The report of `suites`, each timed as the sum of its test cases.
+fn assemble(name: &str, suites: impl Iterator<Item = TestSuite>, elapsed: Duration) -> Report {
+    let mut report = Report::new(name);
     report.set_time(elapsed);
-    for (_, mut suite) in suites {
+    for mut suite in suites {
         let time: Duration = suite.test_cases.iter().filter_map(|c| c.time).sum();
         suite.set_time(time);
         report.add_test_suite(suite);
