@@ -1,7 +1,7 @@
 //! `harness run --faults SEEDS` from the command line, on small scenarios of its own in a temp
 //! dir: a seed replays its schedule, a fault that breaks a declared invariant fails naming the
 //! seed and the point (and how to replay it), a kill where the target has no process of its own
-//! is skipped with the reason (each also in JUnit XML), and what `--faults` refuses.
+//! is skipped with the reason (each also in JUnit XML), JSON output, and what `--faults` refuses.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -103,6 +103,42 @@ fn the_same_seed_replays_the_same_schedule() {
         assert!(p1.contains(&expected), "seed {seed}: {expected} not in {p1:?}");
     }
     assert!(text(&one).contains("4 fault runs: 4 passed"), "{}", text(&one));
+}
+
+#[test]
+fn json_gives_each_fault_run_with_its_plan_and_replay() {
+    let d = dir_with(&[("producers", PRODUCERS)]);
+    let out = harness(d.path(), &["--faults", "0..2", "--backend", "spawn", "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(
+        (doc["schema"].as_u64(), doc["kind"].as_str(), doc["seeds"].as_str()),
+        (Some(1), Some("faults"), Some("0..2"))
+    );
+    let runs = doc["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2, "{doc}");
+    let s = parsed(PRODUCERS);
+    for (seed, run) in (0..2u64).zip(runs) {
+        let expected = plan(&s, Backend::Spawn, seed).expect("a plan");
+        assert_eq!(run["seed"].as_u64(), Some(seed), "{run}");
+        assert_eq!(run["scenario"].as_str(), Some("producers"), "{run}");
+        assert_eq!(run["backend"].as_str(), Some("spawn"), "{run}");
+        assert_eq!(run["status"].as_str(), Some("pass"), "{run}");
+        assert_eq!(run["plan"]["fingerprint"].as_str(), Some(expected.fingerprint.as_str()), "{run}");
+        assert_eq!(run["plan"]["target"].as_str(), Some(expected.target.as_str()), "{run}");
+        let replay = run["replay"].as_str().expect("replay");
+        assert!(
+            replay.starts_with(&format!("harness run --faults {seed} --scenario producers --backend spawn")),
+            "{replay}"
+        );
+    }
+    let summary = &doc["summary"];
+    assert_eq!(
+        (summary["runs"].as_u64(), summary["pass"].as_u64(), summary["passed"].as_bool()),
+        (Some(2), Some(2), Some(true))
+    );
+    // The lines for people went to stderr.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 fault runs: 2 passed"), "{}", text(&out));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `harness run --faults SEEDS`: fault runs of the scenarios that declare `[faults]`, each seed's
 //! plan printed on its run's line (so that any run can be replayed from it), each failure with
-//! the command that replays it; in JUnit XML too if asked (`--junit FILE`).
+//! the command that replays it; in JUnit XML (`--junit FILE`) or JSON (`--format json`) too if
+//! asked.
 
 use std::io::Write;
 use std::path::Path;
@@ -10,12 +11,20 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use procthread_harness::conformance::Status;
 use procthread_harness::faults::{Seeds, session};
-use procthread_harness::results::{human, junit};
+use procthread_harness::results::{human, json, junit};
 use procthread_harness::select::{Candidate, Filter};
 use procthread_harness::session::Counts;
 use procthread_scenario::{Implementation, Scenario};
 
 use super::args::{ImplArg, Paths};
+
+/// The reports for programs asked for beside the lines for people.
+pub struct Machine<'a> {
+    /// JUnit XML, written to this file.
+    pub junit: Option<&'a Path>,
+    /// One JSON document on stdout; the lines for people then go to stderr.
+    pub json: bool,
+}
 
 pub fn main(
     seeds: &Seeds,
@@ -23,7 +32,7 @@ pub fn main(
     filter: &Filter,
     implementations: &[ImplArg],
     jobs: Option<usize>,
-    junit_file: Option<&Path>,
+    machine: Machine<'_>,
     paths: &Paths,
 ) -> Result<ExitCode> {
     if implementations.iter().any(|i| *i != ImplArg::Reference) {
@@ -47,7 +56,10 @@ pub fn main(
     procthread_harness::supervise::install_interrupt_handler()?;
     let at_once = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
 
-    let mut out = anstream::stdout();
+    // Lines for people go to stdout, or to stderr when stdout carries JSON.
+    let lines =
+        || -> Box<dyn Write> { if machine.json { Box::new(anstream::stderr()) } else { Box::new(anstream::stdout()) } };
+    let mut out = lines();
     let seeds_text = match seeds {
         Seeds::One(s) => format!("seed {s}"),
         Seeds::Range(r) => format!("seeds {}..{}", r.start, r.end),
@@ -96,7 +108,7 @@ pub fn main(
             format!("seed {} of {} on {}{at}", r.job.seed, r.cell.scenario, r.cell.backend)
         })
         .collect();
-    let mut out = anstream::stdout();
+    let mut out = lines();
     writeln!(
         out,
         "------------\n     Summary [{:>8.3}s] {} fault runs: {} passed, {} failed, {} skipped",
@@ -109,10 +121,18 @@ pub fn main(
     for f in &failed {
         writeln!(out, "        FAIL {f}")?;
     }
-    if let Some(file) = junit_file {
-        let xml =
-            junit::fault_report(&finished, started.elapsed(), replay).to_string().context("cannot write JUnit XML")?;
+    let elapsed = started.elapsed();
+    if let Some(file) = machine.junit {
+        let xml = junit::fault_report(&finished, elapsed, &replay).to_string().context("cannot write JUnit XML")?;
         std::fs::write(file, xml).with_context(|| format!("cannot write {}", file.display()))?;
+    }
+    if machine.json {
+        let given = match seeds {
+            Seeds::One(s) => s.to_string(),
+            Seeds::Range(r) => format!("{}..{}", r.start, r.end),
+        };
+        let doc = json::fault_document(given, &finished, elapsed, &replay);
+        writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&doc)?)?;
     }
     Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

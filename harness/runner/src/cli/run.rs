@@ -31,6 +31,7 @@ Examples:
   harness run --faults 0..20                     seeded faults in scenarios with [faults]
   harness run --faults 7 --scenario faults/queue-producer-killed --backend spawn   replay seed 7
   harness run --faults 0..25 --junit target/faults.xml   a testcase per backend and seed
+  harness run --faults 0..25 --format json       each fault run with its plan and replay command
 
 Filter expressions (-E): scenario(M), backend(M), family(M) (threads or processes), impl(M),
 all(), none(); combined with `&` (and), `|` (or, `+`), `-` (and not), `!` (not) and
@@ -90,7 +91,7 @@ pub struct Args {
         long,
         value_name = "SEEDS",
         value_parser = parse_seeds,
-        conflicts_with_all = ["repeat", "until_fail", "accept_new", "format"]
+        conflicts_with_all = ["repeat", "until_fail", "accept_new"]
     )]
     faults: Option<Seeds>,
     #[command(flatten)]
@@ -144,8 +145,8 @@ pub fn main(args: Args) -> Result<ExitCode> {
     }
     if let Some(seeds) = &args.faults {
         let jobs = args.jobs.map(NonZeroUsize::get);
-        let junit = args.junit.as_deref();
-        return super::faults::main(seeds, scenarios, &filter, &args.implementations, jobs, junit, &args.paths);
+        let machine = super::faults::Machine { junit: args.junit.as_deref(), json: args.format == Format::Json };
+        return super::faults::main(seeds, scenarios, &filter, &args.implementations, jobs, machine, &args.paths);
     }
     let everything = filter.patterns.is_empty() && filter.names.is_empty() && filter.expr.is_none();
     let plan = Plan::new(scenarios, &filter);

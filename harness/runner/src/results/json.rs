@@ -16,12 +16,26 @@
 //!
 //! `status` is `pass`, `held`, `fail`, `gone` or `skipped`; `counts` has one number per status.
 //! The document reads back as a [`crate::matrix::Matrix`] (its `implementations` and `cells`).
+//!
+//! `harness run --faults SEEDS --format json` writes a document of its own ([`FaultDocument`]):
+//!
+//! ```text
+//! {
+//!   "schema": 1, "kind": "faults", "seeds": "0..25",
+//!   "runs": [ { "scenario", "backend", "implementation", "status", "elapsed_ms", "details",
+//!               "seed", "plan" (null where none could be drawn), "fired", "replay" } ],
+//!                                   one per fault run, by scenario, backend and seed
+//!   "summary": { "runs", "pass", "fail", "skipped", "elapsed_ms", "passed" }
+//! }
+//! ```
 
 use std::path::PathBuf;
 
 use serde::Serialize;
 
 use crate::conformance::{Cell, Status};
+use crate::faults::Plan as FaultPlan;
+use crate::faults::session::FaultRun;
 use crate::session::{self, Counts, Finished, Plan};
 
 /// The version of this document's shape.
@@ -123,5 +137,80 @@ pub fn document(
             passed: totals.failures() == 0 && orphans.is_empty(),
         },
         tests,
+    }
+}
+
+/// `harness run --faults SEEDS --format json`.
+#[derive(Debug, Serialize)]
+pub struct FaultDocument {
+    pub schema: u32,
+    /// Always `faults`: tells this document from a `harness run` one.
+    pub kind: &'static str,
+    /// The seeds asked for, as given (`7`, `0..25`).
+    pub seeds: String,
+    pub runs: Vec<FaultRunOut>,
+    pub summary: FaultSummary,
+}
+
+/// One fault run.
+#[derive(Debug, Serialize)]
+pub struct FaultRunOut {
+    #[serde(flatten)]
+    pub cell: Cell,
+    pub seed: u64,
+    /// What was injected where (none when the scenario offered no point to draw).
+    pub plan: Option<FaultPlan>,
+    /// Whether the fault fired (a run that never reached its point is judged as a normal run).
+    pub fired: bool,
+    /// The command that makes this run again.
+    pub replay: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FaultSummary {
+    pub runs: u32,
+    pub pass: u32,
+    pub fail: u32,
+    pub skipped: u32,
+    /// Wall-clock time of the whole `harness run`.
+    pub elapsed_ms: u128,
+    /// No failure: the exit code is 0.
+    pub passed: bool,
+}
+
+/// The document for finished fault runs, in the order of scenario, backend and seed; `replay`
+/// makes each run's replay command.
+pub fn fault_document(
+    seeds: String,
+    runs: &[FaultRun],
+    elapsed: std::time::Duration,
+    replay: impl Fn(&FaultRun) -> String,
+) -> FaultDocument {
+    let mut in_order: Vec<&FaultRun> = runs.iter().collect();
+    in_order.sort_by_key(|r| (r.job.scenario, r.job.backend, r.job.seed));
+    let mut totals = Counts::default();
+    runs.iter().for_each(|r| totals.add(r.cell.status));
+    FaultDocument {
+        schema: SCHEMA,
+        kind: "faults",
+        seeds,
+        runs: in_order
+            .into_iter()
+            .map(|r| FaultRunOut {
+                cell: r.cell.clone(),
+                seed: r.job.seed,
+                plan: r.plan.clone(),
+                fired: r.fired,
+                replay: replay(r),
+            })
+            .collect(),
+        summary: FaultSummary {
+            runs: totals.total(),
+            pass: totals.pass,
+            fail: totals.failures(),
+            skipped: totals.skipped,
+            elapsed_ms: elapsed.as_millis(),
+            passed: totals.failures() == 0,
+        },
     }
 }
