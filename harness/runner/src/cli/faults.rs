@@ -123,7 +123,7 @@ pub fn main(
     }
     let elapsed = started.elapsed();
     if let Some(file) = machine.junit {
-        let xml = junit::fault_report(&finished, elapsed, &replay).to_string().context("cannot write JUnit XML")?;
+        let xml = junit::fault_report(&finished, elapsed, replay).to_string().context("cannot write JUnit XML")?;
         std::fs::write(file, xml).with_context(|| format!("cannot write {}", file.display()))?;
     }
     if machine.json {
@@ -131,7 +131,7 @@ pub fn main(
             Seeds::One(s) => s.to_string(),
             Seeds::Range(r) => format!("{}..{}", r.start, r.end),
         };
-        let doc = json::fault_document(given, &finished, elapsed, &replay);
+        let doc = json::fault_document(given, &finished, elapsed, replay);
         writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&doc)?)?;
     }
     Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
