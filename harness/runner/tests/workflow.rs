@@ -40,7 +40,20 @@ fn steps_are_the_ci_scripts_and_ci_run_uses_them_too() {
     let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).map(str::trim).collect();
     assert_eq!(
         runs,
-        ["bash ci/lint.sh", "bash ci/doc.sh", "bash ci/test.sh", "bash ci/conformance.sh", "bash ci/report-gate.sh"]
+        [
+            "bash ci/lint.sh",
+            "bash ci/doc.sh",
+            "bash ci/test.sh",
+            "bash ci/faults.sh",
+            "bash ci/conformance.sh",
+            "bash ci/report-gate.sh"
+        ]
+    );
+    let faults = steps.iter().find(|s| s["run"].as_str() == Some("bash ci/faults.sh")).expect("the fault runs");
+    assert_eq!(
+        faults["if"].as_str(),
+        Some("runner.os == 'Linux'"),
+        "fault runs on Linux, where the leftover check works"
     );
     let ci_run = std::fs::read_to_string(root().join(".ci/run")).expect(".ci/run");
     for run in runs {
@@ -53,6 +66,7 @@ fn steps_are_the_ci_scripts_and_ci_run_uses_them_too() {
     assert_eq!(uploads.len(), 1, "the report and gate table are uploaded");
     let paths = uploads[0]["with"]["path"].as_str().unwrap_or_default();
     assert!(paths.contains("target/ci-report/") && paths.contains("junit.xml"), "{paths}");
+    assert!(paths.contains("target/faults-junit.xml"), "the fault runs' JUnit: {paths}");
 }
 
 /// CPython's runs need Python 3.11 or later (`tomllib`), set up before the steps that run them
