@@ -49,7 +49,9 @@ pub enum Point {
     QueuePutHalf,
     /// [`Queue::get`](crate::Queue::get) (and its variants, `SimpleQueue` and
     /// `JoinableQueue` too): a whole message found and decoded under the read lock, not yet
-    /// released from the ring (a reader killed here leaves it to the next reader).
+    /// released from the ring (a reader killed here leaves it to the next reader). For a
+    /// message larger than the ring, its first piece taken and the rest not yet (a reader
+    /// killed here loses that message; the next reader skips its remaining pieces).
     #[serde(rename = "queue.get.half")]
     QueueGetHalf,
 }

@@ -149,6 +149,24 @@ fn a_getter_killed_before_releasing_leaves_its_message_to_the_next(method: Start
     Ok(())
 }
 
+/// A message larger than the ring streams through it in pieces: a getter killed with its first
+/// piece taken loses that message, and the next reader skips the rest of it to the next one,
+/// never seeing a torn value.
+fn a_getter_killed_mid_stream_loses_only_that_message(method: StartMethod) -> Result<(), Failed> {
+    let q = Queue::with_buffer_size(64 << 10)?;
+    let big = "b".repeat(200 << 10);
+    let mut p = Process::new(&ARMED_GETTER, q.clone()).start_method(method);
+    p.start()?;
+    q.put(&big)?;
+    q.put("after the big one")?;
+    assert_eq!(p.join()?, kill_code(), "killed at its first hit: mid-message");
+    let next: String = q.get_timeout(Duration::from_secs(60))?;
+    assert_eq!(next, "after the big one", "the big message went with its reader, whole or not at all");
+    q.put("still usable")?;
+    assert_eq!(q.get_timeout::<String>(Duration::from_secs(60))?, "still usable");
+    Ok(())
+}
+
 /// A child forked from an armed process shares its memory, the armed state included: it must
 /// not fire there (the arming names the process that made it).
 #[cfg(unix)]
@@ -179,7 +197,7 @@ fn main() {
     args.test_threads = Some(1);
     let mut trials = Vec::new();
     type MethodTest = fn(StartMethod) -> Result<(), Failed>;
-    let per_method: [(&str, MethodTest); 6] = [
+    let per_method: [(&str, MethodTest); 7] = [
         ("killed_before_writing_leaves_whole_messages_then_eof", killed_before_writing_leaves_whole_messages_then_eof),
         ("killed_mid_message_leaves_a_truncated_one", killed_mid_message_leaves_a_truncated_one),
         ("a_delay_mid_message_loses_nothing", a_delay_mid_message_loses_nothing),
@@ -188,6 +206,7 @@ fn main() {
             "a_putter_killed_at_a_queue_point_loses_only_its_message_in_flight",
             a_putter_killed_at_a_queue_point_loses_only_its_message_in_flight,
         ),
+        ("a_getter_killed_mid_stream_loses_only_that_message", a_getter_killed_mid_stream_loses_only_that_message),
         (
             "a_getter_killed_before_releasing_leaves_its_message_to_the_next",
             a_getter_killed_before_releasing_leaves_its_message_to_the_next,

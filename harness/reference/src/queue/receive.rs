@@ -108,6 +108,8 @@ impl Channel {
                 Kind::First => {
                     partial = Some(self.start_partial(&rec)?);
                     last_piece = None;
+                    // Mid-message: the first piece is taken, the rest is still in the ring.
+                    crate::faultpoint::hit(crate::faultpoint::Point::QueueGetHalf);
                 }
                 Kind::More | Kind::Last => {
                     let Some(p) = partial.as_mut() else {
