@@ -233,15 +233,12 @@ impl Shared {
         self.wake_acceptor();
     }
 
-    /// Wakes the accept loop so that it sees the flag. On Linux, shutting the listener down
-    /// ends a blocked `accept` whatever thread asks, even one that cannot reach the address (a
-    /// thread in another network namespace). Other systems refuse that on a socket that is not
-    /// connected, or are not documented to wake the `accept`, so a connection to ourselves
-    /// wakes the loop there.
+    /// Wakes the accept loop so that it sees the flag: through the OS where it can end a blocked
+    /// `accept` from any thread, even one that cannot reach the address (a thread in another
+    /// network namespace); elsewhere by a connection to ourselves.
     fn wake_acceptor(&self) {
         let Some(listener) = self.listener.upgrade() else { return };
-        let shut = socket2::SockRef::from(&*listener).shutdown(std::net::Shutdown::Read);
-        if cfg!(target_os = "linux") && shut.is_ok() {
+        if crate::os::wake_accept(&listener) {
             return;
         }
         let mut wake = self.address;

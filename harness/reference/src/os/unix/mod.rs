@@ -265,6 +265,13 @@ fn close_ranges_except(keep: &[u64]) -> bool {
     true
 }
 
+/// Ends an `accept` blocked on `listener` in another thread, whatever the calling thread can
+/// reach; `true` if done. Linux does it when the listener is shut down (the `accept` fails);
+/// macOS refuses to shut down a socket that is not connected, so it is not tried there.
+pub(crate) fn wake_accept(listener: &std::net::TcpListener) -> bool {
+    cfg!(target_os = "linux") && socket2::SockRef::from(listener).shutdown(std::net::Shutdown::Read).is_ok()
+}
+
 /// Number of threads in this process, where the OS tells it cheaply (Linux); `None` elsewhere.
 pub(crate) fn thread_count() -> Option<usize> {
     if cfg!(target_os = "linux") {

@@ -194,6 +194,12 @@ pub(crate) fn exitcode_from_raw(raw: u32) -> i32 {
     if raw == TERMINATE_CODE { -SIGTERM } else { raw as i32 }
 }
 
+/// Ends an `accept` blocked on `listener` in another thread; `false`: Windows refuses to shut
+/// down a socket that is not connected (WSAENOTCONN), so the caller connects to it instead.
+pub(crate) fn wake_accept(_listener: &std::net::TcpListener) -> bool {
+    false
+}
+
 /// Windows has no process groups to kill as a whole here; a subprocess timeout ends the child.
 pub(crate) fn own_process_group(_cmd: &mut Command) {}
 
