@@ -60,13 +60,10 @@ pub fn main(
     let lines =
         || -> Box<dyn Write> { if machine.json { Box::new(anstream::stderr()) } else { Box::new(anstream::stdout()) } };
     let mut out = lines();
-    let seeds_text = match seeds {
-        Seeds::One(s) => format!("seed {s}"),
-        Seeds::Range(r) => format!("seeds {}..{}", r.start, r.end),
-    };
+    let plural = if matches!(seeds, Seeds::Range(_)) { "s" } else { "" };
     writeln!(
         out,
-        "    Starting {} fault runs: {seeds_text} in {} scenario(s) with [faults] ({} at once); {} without are not run",
+        "    Starting {} fault runs: seed{plural} {seeds} in {} scenario(s) with [faults] ({} at once); {} without are not run",
         fault_jobs.len(),
         scenarios.len(),
         at_once.min(fault_jobs.len()),
@@ -77,7 +74,7 @@ pub fn main(
         format!("{command}{}", paths.as_options())
     };
     let started = Instant::now();
-    let finished = session::run(&harness, &scenarios, &fault_jobs, at_once, |r| {
+    let mut finished = session::run(&harness, &scenarios, &fault_jobs, at_once, |r| {
         let name = format!("fault::{}::{}::seed-{}", r.cell.scenario, r.cell.backend, r.job.seed);
         let mut text = human::line(&r.cell, &name, 1, 1);
         if let Some(plan) = &r.plan {
@@ -95,12 +92,12 @@ pub fn main(
         let _ = write!(out, "{text}\n{details}");
         let _ = out.flush();
     });
+    // From here on, in the order of scenario, backend and seed (they ended in any order).
+    finished.sort_by_key(|r| (r.job.scenario, r.job.backend, r.job.seed));
     let mut totals = Counts::default();
     finished.iter().for_each(|r| totals.add(r.cell.status));
-    let mut in_order: Vec<&session::FaultRun> = finished.iter().collect();
-    in_order.sort_by_key(|r| (r.job.scenario, r.job.backend, r.job.seed));
-    let failed: Vec<String> = in_order
-        .into_iter()
+    let failed: Vec<String> = finished
+        .iter()
         .filter(|r| r.cell.status.is_failure())
         .map(|r| {
             let at =
@@ -127,11 +124,7 @@ pub fn main(
         std::fs::write(file, xml).with_context(|| format!("cannot write {}", file.display()))?;
     }
     if machine.json {
-        let given = match seeds {
-            Seeds::One(s) => s.to_string(),
-            Seeds::Range(r) => format!("{}..{}", r.start, r.end),
-        };
-        let doc = json::fault_document(given, &finished, elapsed, replay);
+        let doc = json::fault_document(seeds.to_string(), &finished, elapsed, replay);
         writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&doc)?)?;
     }
     Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })

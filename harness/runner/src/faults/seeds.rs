@@ -48,6 +48,16 @@ impl Seeds {
     }
 }
 
+/// As written on the command line: `42`, `0..100` (a `random` seed as the number drawn).
+impl std::fmt::Display for Seeds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Seeds::One(s) => write!(f, "{s}"),
+            Seeds::Range(r) => write!(f, "{}..{}", r.start, r.end),
+        }
+    }
+}
+
 /// A seed no earlier run is likely to have used: the clock's nanoseconds and the pid, mixed
 /// (it is printed, and replayed by number; it need not be unpredictable).
 fn fresh() -> u64 {
@@ -61,6 +71,12 @@ fn fresh() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_back_as_given() {
+        assert_eq!(Seeds::parse("42").map(|s| s.to_string()), Ok("42".to_string()));
+        assert_eq!(Seeds::parse(" 0..25 ").map(|s| s.to_string()), Ok("0..25".to_string()));
+    }
 
     #[test]
     fn one_a_range_or_random() {

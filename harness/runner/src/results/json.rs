@@ -178,24 +178,22 @@ pub struct FaultSummary {
     pub passed: bool,
 }
 
-/// The document for finished fault runs, in the order of scenario, backend and seed; `replay`
-/// makes each run's replay command.
+/// The document for finished fault runs, in the order given; `replay` makes each run's replay
+/// command.
 pub fn fault_document(
     seeds: String,
     runs: &[FaultRun],
     elapsed: std::time::Duration,
     replay: impl Fn(&FaultRun) -> String,
 ) -> FaultDocument {
-    let mut in_order: Vec<&FaultRun> = runs.iter().collect();
-    in_order.sort_by_key(|r| (r.job.scenario, r.job.backend, r.job.seed));
     let mut totals = Counts::default();
     runs.iter().for_each(|r| totals.add(r.cell.status));
     FaultDocument {
         schema: SCHEMA,
         kind: "faults",
         seeds,
-        runs: in_order
-            .into_iter()
+        runs: runs
+            .iter()
             .map(|r| FaultRunOut {
                 cell: r.cell.clone(),
                 seed: r.job.seed,

@@ -55,13 +55,7 @@ pub fn report(plan: &Plan, finished: &[Finished], elapsed: Duration) -> Report {
                 }
                 s
             }
-            None if counts.worst() == Status::Skipped => {
-                let mut s = TestCaseStatus::skipped();
-                if let Some(why) = made[0].cell.details.first() {
-                    s.set_message(why.as_str());
-                }
-                s
-            }
+            None if counts.worst() == Status::Skipped => skipped(&made[0].cell),
             None => TestCaseStatus::success(),
         };
         let mut case = TestCase::new(name, status);
@@ -80,12 +74,10 @@ pub fn report(plan: &Plan, finished: &[Finished], elapsed: Duration) -> Report {
 /// The report for finished fault runs (`harness run --faults SEEDS --junit FILE`): one
 /// `<testsuite>` per scenario (`fault::NAME`), one `<testcase>` per backend and seed
 /// (`spawn::seed-7`), its schedule as its output and, for a failure, its reasons and the command
-/// that replays it (`replay` makes that command).
+/// that replays it (`replay` makes that command). Test cases keep the order of `runs`.
 pub fn fault_report(runs: &[FaultRun], elapsed: Duration, replay: impl Fn(&FaultRun) -> String) -> Report {
-    let mut in_order: Vec<&FaultRun> = runs.iter().collect();
-    in_order.sort_by_key(|r| (r.job.scenario, r.job.backend, r.job.seed));
     let mut suites: BTreeMap<String, TestSuite> = BTreeMap::new();
-    for r in in_order {
+    for r in runs {
         let cell = &r.cell;
         let status = if cell.status.is_failure() {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
@@ -94,11 +86,7 @@ pub fn fault_report(runs: &[FaultRun], elapsed: Duration, replay: impl Fn(&Fault
             s.set_message(word(cell.status)).set_type(cell.status.label()).set_description(description.join("\n"));
             s
         } else if cell.status == Status::Skipped {
-            let mut s = TestCaseStatus::skipped();
-            if let Some(why) = cell.details.first() {
-                s.set_message(why.as_str());
-            }
-            s
+            skipped(cell)
         } else {
             TestCaseStatus::success()
         };
@@ -115,6 +103,15 @@ pub fn fault_report(runs: &[FaultRun], elapsed: Duration, replay: impl Fn(&Fault
         suites.entry(suite_name.clone()).or_insert_with(|| TestSuite::new(suite_name)).add_test_case(case);
     }
     assemble("harness-run-faults", suites.into_values(), elapsed)
+}
+
+/// A skipped test case, with the reason its run gave first.
+fn skipped(cell: &Cell) -> TestCaseStatus {
+    let mut s = TestCaseStatus::skipped();
+    if let Some(why) = cell.details.first() {
+        s.set_message(why.as_str());
+    }
+    s
 }
 
 /// The report of `suites`, each timed as the sum of its test cases.
